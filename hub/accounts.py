@@ -1,0 +1,370 @@
+"""Users, teams, memberships, API tokens and sign-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import peewee
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hub import audit
+from hub.db import database, utcnow, write_transaction
+from hub.errors import Conflict, NotFound, RateLimited, ValidationError
+from hub.models import (
+    PRINCIPAL_TEAM,
+    PRINCIPAL_USER,
+    TEAM_ROLES,
+    ApiToken,
+    LoginFailure,
+    Membership,
+    Principal,
+    Team,
+    User,
+)
+
+PRINCIPAL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+TOKEN_PREFIX = "hub_"
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def check_password(password: str, field: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            "the password is too short",
+            fields={field: f"must be at least {MIN_PASSWORD_LENGTH} characters"},
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(
+            "the password is too long",
+            fields={field: f"must be at most {MAX_PASSWORD_LENGTH} characters"},
+        )
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if user is None:
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        user.save(only=[User.password_hash])
+    return True
+
+
+# -- principals --------------------------------------------------------------------------------
+
+
+def check_principal_name(name: object, field: str = "name") -> str:
+    if not isinstance(name, str) or not PRINCIPAL_NAME.match(name):
+        raise ValidationError(
+            f"{field} is not a valid name",
+            fields={
+                field: "use 1-63 lower-case letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            },
+        )
+    return name
+
+
+def find_principal(name: str) -> Principal | None:
+    return Principal.get_or_none(Principal.name == name)
+
+
+def _new_principal(kind: str, name: str, display_name: str, field: str) -> Principal:
+    check_principal_name(name, field)
+    if find_principal(name) is not None:
+        raise Conflict(
+            f"the name {name!r} is already taken by a user or team", fields={field: "taken"}
+        )
+    try:
+        return Principal.create(kind=kind, name=name, display_name=display_name or name)
+    except peewee.IntegrityError as exc:  # lost a race for the name
+        raise Conflict(f"the name {name!r} is already taken", fields={field: "taken"}) from exc
+
+
+# -- users -------------------------------------------------------------------------------------
+
+
+def create_user(
+    name: str,
+    password: str,
+    *,
+    email: str | None = None,
+    display_name: str = "",
+    is_superuser: bool = False,
+    actor: User | None = None,
+) -> User:
+    password_hash = hash_password(password)
+    if email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 320):
+        raise ValidationError("the email address is not valid", fields={"email": "not an email"})
+    with write_transaction():
+        principal = _new_principal(PRINCIPAL_USER, name, display_name, "name")
+        user = User.create(
+            principal=principal,
+            email=email,
+            password_hash=password_hash,
+            is_superuser=is_superuser,
+        )
+        audit.record(
+            "user.create",
+            actor=actor.principal_id if actor else None,
+            target_type="user",
+            target_id=name,
+            details={"superuser": is_superuser},
+        )
+    return user
+
+
+def get_user(name: str) -> User:
+    user = (
+        User.select(User, Principal)
+        .join(Principal)
+        .where(Principal.name == name, Principal.kind == PRINCIPAL_USER)
+        .first()
+    )
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.session_epoch += 1
+    user.save()
+
+
+def any_superuser() -> bool:
+    return User.select().where(User.is_superuser == True).exists()  # noqa: E712
+
+
+# -- teams -------------------------------------------------------------------------------------
+
+
+def create_team(
+    slug: str,
+    *,
+    display_name: str = "",
+    description: str = "",
+    members: list[str] | None = None,
+    actor: User | None = None,
+) -> Team:
+    with write_transaction():
+        principal = _new_principal(PRINCIPAL_TEAM, slug, display_name, "slug")
+        team = Team.create(principal=principal, description=description)
+        for member in members or []:
+            Membership.create(team=team, user=get_user(member))
+        if actor is not None and not actor.is_superuser:
+            Membership.insert(team=team, user=actor, role="admin").on_conflict(
+                conflict_target=[Membership.team, Membership.user],
+                update={Membership.role: "admin"},
+            ).execute()
+        audit.record(
+            "team.create",
+            actor=actor.principal_id if actor else None,
+            target_type="team",
+            target_id=slug,
+            details={"members": members or []},
+        )
+    return team
+
+
+def get_team(slug: str) -> Team:
+    team = (
+        Team.select(Team, Principal)
+        .join(Principal)
+        .where(Principal.name == slug, Principal.kind == PRINCIPAL_TEAM)
+        .first()
+    )
+    if team is None:
+        raise NotFound(f"no team named {slug!r}")
+    return team
+
+
+def is_team_admin(user: User, team: Team) -> bool:
+    return user.is_superuser or (
+        Membership.select()
+        .where(Membership.team == team, Membership.user == user, Membership.role == "admin")
+        .exists()
+    )
+
+
+def set_membership(team: Team, user: User, role: str, actor: User | None = None) -> Membership:
+    if role not in TEAM_ROLES:
+        raise ValidationError(
+            "unknown team role", fields={"role": f"one of {', '.join(TEAM_ROLES)}"}
+        )
+    with write_transaction():
+        membership = Membership.get_or_none(team=team, user=user)
+        if membership is None:
+            membership = Membership.create(team=team, user=user, role=role)
+        elif membership.role != role:
+            membership.role = role
+            membership.save()
+        audit.record(
+            "team.member.set",
+            actor=actor.principal_id if actor else None,
+            target_type="team",
+            target_id=team.slug,
+            details={"user": user.name, "role": role},
+        )
+    return membership
+
+
+def remove_membership(team: Team, user: User, actor: User | None = None) -> None:
+    with write_transaction():
+        deleted = (
+            Membership.delete().where(Membership.team == team, Membership.user == user).execute()
+        )
+        if not deleted:
+            raise NotFound(f"{user.name!r} is not a member of {team.slug!r}")
+        audit.record(
+            "team.member.remove",
+            actor=actor.principal_id if actor else None,
+            target_type="team",
+            target_id=team.slug,
+            details={"user": user.name},
+        )
+
+
+def team_ids_of(user: User) -> list[int]:
+    return [m.team_id for m in Membership.select(Membership.team).where(Membership.user == user)]
+
+
+# -- API tokens --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    plaintext: str  # shown once, never stored
+
+
+def hash_token(plaintext: str) -> str:
+    # Tokens carry 256 random bits: a fast hash is enough; a slow KDF would only cost latency.
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    user: User, name: str, *, expires_at: dt.datetime | None = None, actor: User | None = None
+) -> NewToken:
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise ValidationError("the token needs a name", fields={"name": "1-100 characters"})
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with write_transaction():
+        token = ApiToken.create(
+            user=user,
+            name=name.strip(),
+            token_hash=hash_token(plaintext),
+            prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+            expires_at=expires_at,
+        )
+        audit.record(
+            "token.create",
+            actor=(actor or user).principal_id,
+            target_type="token",
+            target_id=token.id,
+            details={"user": user.name, "name": token.name},
+        )
+    return NewToken(token, plaintext)
+
+
+def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.select(ApiToken, User)
+        .join(User)
+        .where(ApiToken.token_hash == hash_token(plaintext))
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = utcnow()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    # Touch at most once a minute: no write on every request.
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
+    return token.user, token
+
+
+def revoke_token(user: User, token_id: int, actor: User | None = None) -> None:
+    with write_transaction():
+        deleted = ApiToken.delete().where(ApiToken.id == token_id, ApiToken.user == user).execute()
+        if not deleted:
+            raise NotFound(f"no token {token_id} for {user.name!r}")
+        audit.record(
+            "token.revoke",
+            actor=(actor or user).principal_id,
+            target_type="token",
+            target_id=token_id,
+        )
+
+
+# -- sign-in -----------------------------------------------------------------------------------
+
+
+def authenticate(
+    username: str,
+    password: str,
+    remote_addr: str,
+    *,
+    max_failures: int,
+    max_failures_per_address: int,
+    window_seconds: int,
+) -> User | None:
+    """Check a username and password, throttled by recent failures for the name and address.
+
+    Raises :class:`RateLimited` (before checking the password) while too many recent failures
+    stand against this name or address; a success clears the name's failures.
+    """
+    username = username[:255]
+    since = utcnow() - dt.timedelta(seconds=window_seconds)
+    with database.atomic():
+        by_name = LoginFailure.select().where(
+            LoginFailure.username == username, LoginFailure.at > since
+        )
+        by_address = LoginFailure.select().where(
+            LoginFailure.remote_addr == remote_addr, LoginFailure.at > since
+        )
+        for query, limit in ((by_name, max_failures), (by_address, max_failures_per_address)):
+            if query.count() >= limit:
+                oldest = query.order_by(LoginFailure.at).first()
+                wait = (oldest.at - since).total_seconds() if oldest else window_seconds
+                raise RateLimited(
+                    "too many failed sign-in attempts; try again later",
+                    retry_after=max(1, int(wait) + 1),
+                )
+    user = (
+        User.select(User, Principal)
+        .join(Principal)
+        .where(Principal.name == username, Principal.kind == PRINCIPAL_USER)
+        .first()
+    )
+    if verify_password(user, password) and user is not None and user.is_active:
+        LoginFailure.delete().where(LoginFailure.username == username).execute()
+        return user
+    with write_transaction():
+        LoginFailure.create(username=username, remote_addr=remote_addr)
+        LoginFailure.delete().where(LoginFailure.at < since).execute()
+    return None

@@ -1,0 +1,188 @@
+"""Administration: ``/api/tokens``, ``/api/users``, ``/api/teams`` and team members."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import pydantic
+from flask import Blueprint, Response, g, jsonify
+
+from hub import accounts
+from hub.api import render
+from hub.api.validation import ApiModel, PageQuery, body, page, query
+from hub.auth import current, signed_in, superuser_only
+from hub.db import utcnow
+from hub.errors import Forbidden, NotFound, ValidationError
+from hub.models import PRINCIPAL_TEAM, PRINCIPAL_USER, ApiToken, Principal, Team, User
+
+
+class TokenCreate(ApiModel):
+    name: str = pydantic.Field(min_length=1, max_length=100)
+    expires_in_days: int | None = pydantic.Field(default=None, ge=1, le=3650)
+
+
+class UserCreate(ApiModel):
+    name: str
+    password: str
+    email: str | None = pydantic.Field(default=None, max_length=320)
+    display_name: str = pydantic.Field(default="", max_length=200)
+    is_superuser: bool = False
+
+
+class TeamCreate(ApiModel):
+    slug: str
+    name: str = pydantic.Field(default="", max_length=200)
+    description: str = pydantic.Field(default="", max_length=2000)
+    members: list[str] = pydantic.Field(default_factory=list, max_length=500)
+
+
+class MemberPut(ApiModel):
+    role: Literal["member", "admin"] = "member"
+
+
+def register(api: Blueprint) -> None:
+    # -- tokens: always the caller's own --------------------------------------------------
+
+    @api.get("/tokens")
+    @signed_in
+    @query(PageQuery)
+    def list_tokens(params: PageQuery) -> Response:
+        """The caller's API tokens (never the token values)."""
+        rows = ApiToken.select().where(ApiToken.user == current())
+        return jsonify(page(rows, ApiToken.id, params, render.token))
+
+    @api.post("/tokens")
+    @signed_in
+    @body(TokenCreate)
+    def create_token(payload: TokenCreate) -> tuple[Response, int]:
+        """A new API token for the caller; ``token`` is shown in this answer only."""
+        expires = (
+            utcnow() + dt.timedelta(days=payload.expires_in_days)
+            if payload.expires_in_days
+            else None
+        )
+        new = accounts.create_token(current(), payload.name, expires_at=expires)
+        data = render.token(new.token)
+        data["token"] = new.plaintext
+        return jsonify(data), 201
+
+    @api.delete("/tokens/<int:token_id>")
+    @signed_in
+    def revoke_token(token_id: int) -> tuple[str, int]:
+        """Revoke one of the caller's tokens."""
+        accounts.revoke_token(current(), token_id)
+        return "", 204
+
+    @api.delete("/tokens")
+    @signed_in
+    def revoke_calling_token() -> tuple[str, int]:
+        """Revoke the token this request is authenticated with."""
+        token = g.get("api_token")
+        if token is None:
+            raise ValidationError(
+                "this request is not authenticated with an API token",
+                fields={"Authorization": "send the token to revoke, or DELETE /api/tokens/{id}"},
+            )
+        accounts.revoke_token(current(), token.id)
+        return "", 204
+
+    # -- users ----------------------------------------------------------------------------
+
+    @api.get("/users")
+    @signed_in
+    @query(PageQuery)
+    def list_users(params: PageQuery) -> Response:
+        """Every user; administrators also see emails and flags."""
+        private = current().is_superuser
+        rows = User.select(User, Principal).join(Principal)
+        return jsonify(
+            page(rows, User.principal, params, lambda u: render.user(u, private=private))
+        )
+
+    @api.post("/users")
+    @superuser_only
+    @body(UserCreate)
+    def create_user(payload: UserCreate) -> tuple[Response, int]:
+        """Create a local user (administrators only)."""
+        user = accounts.create_user(
+            payload.name,
+            payload.password,
+            email=payload.email,
+            display_name=payload.display_name,
+            is_superuser=payload.is_superuser,
+            actor=current(),
+        )
+        return jsonify(render.user(user)), 201
+
+    @api.get("/users/<name>")
+    @signed_in
+    def get_user(name: str) -> Response:
+        """One user."""
+        caller = current()
+        user = accounts.get_user(name)
+        data = render.user(user, private=caller.is_superuser or caller.id == user.id)
+        return jsonify(data)
+
+    # -- teams ----------------------------------------------------------------------------
+
+    @api.get("/teams")
+    @signed_in
+    @query(PageQuery)
+    def list_teams(params: PageQuery) -> Response:
+        """Every team with its members."""
+        rows = Team.select(Team, Principal).join(Principal)
+        return jsonify(page(rows, Team.principal, params, render.team))
+
+    @api.post("/teams")
+    @superuser_only
+    @body(TeamCreate)
+    def create_team(payload: TeamCreate) -> tuple[Response, int]:
+        """Create a team (administrators only)."""
+        team = accounts.create_team(
+            payload.slug,
+            display_name=payload.name,
+            description=payload.description,
+            members=payload.members,
+            actor=current(),
+        )
+        return jsonify(render.team(team)), 201
+
+    @api.get("/teams/<slug>")
+    @signed_in
+    def get_team(slug: str) -> Response:
+        """One team with its members."""
+        return jsonify(render.team(accounts.get_team(slug)))
+
+    @api.put("/teams/<slug>/members/<name>")
+    @signed_in
+    @body(MemberPut)
+    def put_member(slug: str, name: str, payload: MemberPut) -> Response:
+        """Add a user to a team or change their role (team admins and administrators)."""
+        team = _team_for_admin(slug)
+        membership = accounts.set_membership(team, accounts.get_user(name), payload.role, current())
+        return jsonify({"team": slug, "user": name, "role": membership.role})
+
+    @api.delete("/teams/<slug>/members/<name>")
+    @signed_in
+    def delete_member(slug: str, name: str) -> tuple[str, int]:
+        """Remove a user from a team (team admins and administrators)."""
+        team = _team_for_admin(slug)
+        accounts.remove_membership(team, accounts.get_user(name), current())
+        return "", 204
+
+    @api.get("/principals/<name>")
+    @signed_in
+    def get_principal(name: str) -> Response:
+        """A user or team by name (the one namespace owners and shares use)."""
+        principal = accounts.find_principal(name)
+        if principal is None or principal.kind not in (PRINCIPAL_USER, PRINCIPAL_TEAM):
+            raise NotFound(f"no user or team named {name!r}")
+        return jsonify(render.principal(principal))
+
+
+def _team_for_admin(slug: str) -> Team:
+    team = accounts.get_team(slug)
+    if not accounts.is_team_admin(current(), team):
+        raise Forbidden(f"only an admin of team {slug!r} can change its members")
+    return team

@@ -1,0 +1,68 @@
+"""JSON shapes of the hub's resources (camelCase, timestamps in RFC 3339, never a secret)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.db import isoformat
+from hub.models import ApiToken, Membership, Principal, Team, User
+
+
+def user(row: User, *, private: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": row.principal_id,
+        "name": row.principal.name,
+        "displayName": row.principal.display_name,
+    }
+    if private:
+        data.update(
+            email=row.email,
+            isSuperuser=row.is_superuser,
+            isActive=row.is_active,
+            createdAt=isoformat(row.principal.created_at),
+        )
+    return data
+
+
+def memberships_of(row: User) -> list[dict[str, Any]]:
+    query = (
+        Membership.select(Membership, Team, Principal)
+        .join(Team)
+        .join(Principal)
+        .where(Membership.user == row)
+        .order_by(Principal.name)
+    )
+    return [{"team": m.team.principal.name, "role": m.role} for m in query]
+
+
+def team(row: Team) -> dict[str, Any]:
+    members = (
+        Membership.select(Membership, User, Principal)
+        .join(User)
+        .join(Principal)
+        .where(Membership.team == row)
+        .order_by(Principal.name)
+    )
+    return {
+        "id": row.principal_id,
+        "slug": row.principal.name,
+        "name": row.principal.display_name,
+        "description": row.description,
+        "members": [{"user": m.user.principal.name, "role": m.role} for m in members],
+        "createdAt": isoformat(row.principal.created_at),
+    }
+
+
+def token(row: ApiToken) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "createdAt": isoformat(row.created_at),
+        "lastUsedAt": isoformat(row.last_used_at),
+        "expiresAt": isoformat(row.expires_at),
+    }
+
+
+def principal(row: Principal) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "name": row.name, "displayName": row.display_name}

@@ -1,0 +1,70 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peewee
+from flask import Flask
+
+from hub import api, auth, config, db, web
+from hub.crypto import KeyRing, MissingKeyError
+from hub.models import encrypted_columns
+from hub.plugins import PluginRegistry
+
+
+@dataclass
+class HubState:
+    """What the hub keeps in ``app.extensions["hub"]``."""
+
+    registry: PluginRegistry
+    keyring: KeyRing
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build a hub: settings, instance files, plugins, database, and routes."""
+    instance = (test_config or {}).get("INSTANCE_PATH") or config.default_instance_path()
+    app = Flask("hub", instance_path=str(Path(instance).resolve()), instance_relative_config=True)
+    config.load(app, test_config)
+    config.prepare_instance(app)
+    _quiet_secret_loggers()
+    keyring = config.keyring_from_config(app)
+    registry = build_registry(app.config)
+    app.extensions["hub"] = HubState(registry=registry, keyring=keyring)
+    db.init_app(app)
+    check_keys_present(keyring)
+    auth.init_app(app)
+    api.init_app(app)
+    web.init_app(app)
+    return app
+
+
+def build_registry(settings: Any) -> PluginRegistry:
+    return PluginRegistry(
+        allow=config.as_list(settings.get("PLUGINS_ALLOW")),
+        deny=config.as_list(settings.get("PLUGINS_DENY")),
+        trace=config.as_bool(settings.get("TRACE_PLUGINS")),
+    )
+
+
+def check_keys_present(keyring: KeyRing) -> None:
+    """Refuse to start when a stored secret was written with a key that is not in the ring."""
+    with db.database.connection_context():
+        for model, field in encrypted_columns():
+            if not model.table_exists():
+                continue
+            kid = peewee.fn.SUBSTR(field, 1, 8)
+            query = model.select(kid.alias("kid")).where(field.is_null(False)).distinct()
+            for row in query.dicts():
+                if row["kid"] not in keyring:
+                    where = f"{model._meta.table_name}.{field.name}"
+                    raise MissingKeyError(row["kid"], where)
+
+
+def _quiet_secret_loggers() -> None:
+    # oauthlib and requests-oauthlib log tokens and secrets at DEBUG: never let them.
+    for name in ("oauthlib", "requests_oauthlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,169 @@
+"""Who is calling: a browser session (flask-login) or an API token (``Authorization: Bearer``).
+
+Browser requests that change state are CSRF-checked: HTML forms with Flask-WTF's token, JSON API
+calls by requiring a JSON body (which a cross-site form cannot send without a CORS preflight,
+which the hub never grants) or an ``X-CSRFToken`` header, and a foreign ``Origin`` is refused.
+Token-authenticated calls carry no ambient credentials and need no CSRF check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect, validate_csrf
+from werkzeug.wrappers import Response
+from wtforms import ValidationError as CSRFTokenInvalid
+
+from hub import accounts
+from hub.errors import Forbidden, HubError, NotAuthenticated
+from hub.models import Principal, User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class CSRFFailed(HubError):
+    status = 403
+    code = "csrf_failed"
+
+
+class SessionUser:
+    """The flask-login face of a :class:`User` (``get_id`` carries the session epoch)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.is_active
+
+    def get_id(self) -> str:
+        return f"{self.user.principal_id}:{self.user.session_epoch}"
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    app.before_request(_check_api_csrf)
+
+
+@login_manager.user_loader
+def _load_session_user(session_id: str) -> SessionUser | None:
+    principal_id, _, epoch = session_id.partition(":")
+    if not principal_id.isdigit() or not epoch.isdigit():
+        return None
+    user = (
+        User.select(User, Principal)
+        .join(Principal)
+        .where(User.principal == int(principal_id))
+        .first()
+    )
+    if user is None or user.session_epoch != int(epoch) or not user.is_active:
+        return None
+    g.auth_method = "session"
+    return SessionUser(user)
+
+
+@login_manager.request_loader
+def _load_token_user(req: Any) -> SessionUser | None:
+    header = req.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    found = accounts.user_for_token(credentials.strip())
+    if found is None:
+        g.bad_token = True
+        return None
+    user, token = found
+    g.auth_method = "token"
+    g.api_token = token
+    return SessionUser(user)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Response:
+    if wants_json():
+        message = (
+            "the API token is not valid"
+            if g.get("bad_token")
+            else "sign in or send an API token (Authorization: Bearer ...)"
+        )
+        raise NotAuthenticated(message)
+    return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def current() -> User:
+    """The calling user; raises 401 when nobody is signed in."""
+    if not current_user.is_authenticated:
+        _unauthorized()
+    return current_user.user
+
+
+def optional_current() -> User | None:
+    return current_user.user if current_user.is_authenticated else None
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Require a signed-in user (session or token)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def superuser_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current().is_superuser:
+            raise Forbidden("only an administrator can do this")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _check_api_csrf() -> None:
+    if not request.path.startswith("/api/") or request.method in SAFE_METHODS:
+        return
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and not _same_origin(origin):
+        raise CSRFFailed(f"requests from {origin} are not accepted")
+    if request.method != "POST" or request.is_json:
+        # PUT/PATCH/DELETE and JSON bodies need a CORS preflight cross-site; the hub grants none.
+        return
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except CSRFTokenInvalid as exc:
+        raise CSRFFailed(
+            "send a JSON body (Content-Type: application/json) or an X-CSRFToken header"
+        ) from exc
+
+
+def _same_origin(origin: str) -> bool:
+    allowed = {_origin_of(current_app.config["PUBLIC_URL"]), _origin_of(request.host_url)}
+    return _origin_of(origin) in allowed
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()

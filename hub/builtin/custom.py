@@ -1,0 +1,58 @@
+"""The generic ``custom`` provider: any OAuth2, API-key, basic or bearer API.
+
+Every URL comes from the integration itself (``authUri``, ``tokenUri``, ``apiBaseUri``); the
+token-endpoint quirks are integration settings, so one provider serves any standard API.
+"""
+
+from __future__ import annotations
+
+from hub import hookimpl
+from hub.providers import (
+    REFRESH_METHODS,
+    TOKEN_AUTH_MODES,
+    Icon,
+    OAuth2Settings,
+    Provider,
+    Setting,
+)
+
+
+@hookimpl(trylast=True)
+def hub_register_providers() -> list[Provider]:
+    return [
+        Provider(
+            name="custom",
+            display_name="Custom API",
+            description="Any OAuth2, API-key, basic or bearer API, configured by hand.",
+            auth_types=("oauth2", "apikey", "basic", "bearer"),
+            icon=Icon.from_package("hub.builtin", "custom.svg"),
+            oauth2=OAuth2Settings(authorize_url=None, token_url=None, pkce=True),
+            settings=(
+                Setting(
+                    "tokenAuth",
+                    "Client authentication at the token endpoint",
+                    type="choice",
+                    choices=TOKEN_AUTH_MODES,
+                    default="form",
+                    help="form body, HTTP Basic, query string or JSON body",
+                ),
+                Setting(
+                    "refreshMethod",
+                    "How a refresh is requested",
+                    type="choice",
+                    choices=REFRESH_METHODS,
+                    default="POST",
+                ),
+                Setting("pkce", "Use PKCE (S256)", type="boolean", default=True),
+                Setting("revokeUri", "Revocation endpoint (RFC 7009)", type="url"),
+                Setting("issuer", "Expected issuer (iss) on the callback", type="url"),
+                Setting(
+                    "apiKeyHeader",
+                    "Header that carries the API key",
+                    default="X-Api-Key",
+                    help="for authType apikey; leave empty to use a query parameter",
+                ),
+                Setting("apiKeyQuery", "Query parameter that carries the API key"),
+            ),
+        )
+    ]

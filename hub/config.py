@@ -1,0 +1,133 @@
+"""Settings: defaults, then ``instance/config.py``, then ``HUB_*`` environment variables.
+
+The first start also creates the instance folder with a secret key and an encryption key file,
+each readable by the owner only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hub.crypto import KeyRing, generate_key
+
+SECRET_KEY_FILE = "secret_key"
+ENCRYPTION_KEY_FILE = "encryption.keys"
+
+DEFAULTS: dict[str, Any] = {
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "ALLOW_PRIVATE_ADDRESSES": False,
+    "TENANT_ID": "",
+    "TRACE_PLUGINS": False,
+    "PLUGINS_ALLOW": "",
+    "PLUGINS_DENY": "",
+    "DEMO": False,
+    # Largest request body accepted anywhere (icons are the biggest legitimate upload).
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Login throttling: failures allowed per username (and per address) inside the window.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "LOGIN_WINDOW_SECONDS": 900,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+_BOOLEAN_KEYS = ("ALLOW_PRIVATE_ADDRESSES", "TRACE_PLUGINS", "DEMO")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("HUB_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from every source, in order of increasing precedence."""
+    app.config.update(DEFAULTS)
+    app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'hub.db'}"
+    app.config.from_pyfile(str(Path(app.instance_path) / "config.py"), silent=True)
+    for name, value in os.environ.items():
+        if name.startswith("HUB_") and name != "HUB_INSTANCE_PATH":
+            app.config[name[4:]] = value
+    if test_config:
+        app.config.update(test_config)
+    for key in _BOOLEAN_KEYS:
+        app.config[key] = as_bool(app.config.get(key))
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    if app.config["PUBLIC_URL"].startswith("https://"):
+        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE
+    return bool(value)
+
+
+def as_list(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part) for part in value]
+
+
+def prepare_instance(app: Flask) -> None:
+    """Create the instance folder and its key files on first start; read them afterwards."""
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = read_or_create(
+            instance / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48)
+        )
+    if not app.config.get("ENCRYPTION_KEYS"):
+        app.config["ENCRYPTION_KEYS"] = read_or_create(
+            instance / ENCRYPTION_KEY_FILE, lambda: generate_key() + "\n"
+        )
+        app.config["ENCRYPTION_KEYS_SOURCE"] = str(instance / ENCRYPTION_KEY_FILE)
+    else:
+        app.config["ENCRYPTION_KEYS_SOURCE"] = "HUB_ENCRYPTION_KEYS"
+
+
+def keyring_from_config(app: Flask) -> KeyRing:
+    value = app.config["ENCRYPTION_KEYS"]
+    if isinstance(value, list | tuple):
+        return KeyRing(value)
+    return KeyRing.from_text(str(value))
+
+
+def read_or_create(path: Path, make: Any) -> str:
+    """Read ``path``; if it does not exist, write ``make()`` to it, owner-only, atomically.
+
+    Several workers may start at once: the content is written to a private temporary file and
+    linked into place, so nobody ever reads a half-written key and exactly one value wins.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_text().strip()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, readable by the owner only."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)

@@ -1,0 +1,90 @@
+"""Versioned schema migrations, applied in order by ``hub init``.
+
+Each migration is a function registered with :func:`migration` under a strictly increasing number;
+the numbers applied are recorded in ``hub_schema_migration``. Applying is idempotent: a migration
+already recorded is skipped, and each one runs in its own transaction together with its record.
+
+Migrations are history: once released, a migration's body never changes. A later schema change
+adds a model field *and* a new migration (``playhouse.migrate`` operations through ``migrator``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import peewee
+from playhouse.migrate import SchemaMigrator
+
+from hub import models
+from hub.db import database, utcnow
+
+MigrationFunction = Callable[[peewee.Database, SchemaMigrator], None]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: MigrationFunction
+
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(version: int, name: str) -> Callable[[MigrationFunction], MigrationFunction]:
+    def register(function: MigrationFunction) -> MigrationFunction:
+        if MIGRATIONS and version <= MIGRATIONS[-1].version:
+            raise ValueError(f"migration {version} is out of order")
+        MIGRATIONS.append(Migration(version, name, function))
+        return function
+
+    return register
+
+
+class SchemaMigration(peewee.Model):
+    version = peewee.IntegerField(primary_key=True)
+    name = peewee.CharField(max_length=100)
+    applied_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        database = database
+        table_name = "hub_schema_migration"
+
+
+@migration(1, "initial schema")
+def _initial(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    db.create_tables(models.MODELS)
+
+
+def applied_versions() -> set[int]:
+    if not SchemaMigration.table_exists():
+        return set()
+    return {row.version for row in SchemaMigration.select(SchemaMigration.version)}
+
+
+def pending() -> list[Migration]:
+    done = applied_versions()
+    return [m for m in MIGRATIONS if m.version not in done]
+
+
+def migrate() -> list[Migration]:
+    """Apply every pending migration; return those applied (empty when already up to date)."""
+    db = database.obj
+    with database.connection_context():
+        database.create_tables([SchemaMigration], safe=True)
+        applied = []
+        for step in pending():
+            with database.atomic():
+                # Another process may have applied it since we looked.
+                if SchemaMigration.get_or_none(SchemaMigration.version == step.version):
+                    continue
+                step.apply(db, SchemaMigrator.from_database(db))
+                SchemaMigration.create(version=step.version, name=step.name)
+            applied.append(step)
+    return applied
+
+
+def is_current() -> bool:
+    with database.connection_context():
+        return not pending()

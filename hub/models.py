@@ -1,0 +1,262 @@
+"""The hub's tables.
+
+Users and teams share one namespace of names through :class:`Principal`; a user's and a team's
+primary key *is* their principal id, so owners and shares point at one table.
+Secrets live in :class:`~hub.db.EncryptedField` columns, read and written only through
+:meth:`BaseModel.get_secret` / :meth:`BaseModel.set_secret`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import peewee
+from flask import current_app
+
+from hub.crypto import KeyRing, Secret
+from hub.db import EncryptedField, JSONField, database, utcnow
+
+PRINCIPAL_USER = "user"
+PRINCIPAL_TEAM = "team"
+ACCESS_LEVELS = ("use", "edit", "manage")
+AUTH_TYPES = ("oauth2", "apikey", "basic", "bearer")
+CONNECTION_MODES = ("per-user", "shared")
+CONNECTION_STATUSES = ("not_connected", "connected", "needs_reauth", "error")
+TEAM_ROLES = ("member", "admin")
+
+
+def current_keyring() -> KeyRing:
+    return current_app.extensions["hub"].keyring
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+    def secret_context(self, field_name: str) -> str:
+        if self._pk is None:
+            raise ValueError("a secret is bound to its row: save the row before setting it")
+        return f"{self._meta.table_name}.{field_name}.{self._pk}"
+
+    def get_secret(self, field_name: str, keyring: KeyRing | None = None) -> Secret | None:
+        """The decrypted value of an encrypted column, or ``None`` when it is empty."""
+        token = getattr(self, field_name)
+        if token is None:
+            return None
+        keyring = keyring or current_keyring()
+        return Secret(keyring.decrypt(token, self.secret_context(field_name)))
+
+    def set_secret(
+        self, field_name: str, value: Secret | str | None, keyring: KeyRing | None = None
+    ) -> None:
+        """Encrypt ``value`` into an encrypted column (``None`` clears it); then ``save()``."""
+        if not isinstance(self._meta.fields[field_name], EncryptedField):
+            raise TypeError(f"{field_name} is not an encrypted column")
+        if value is None:
+            setattr(self, field_name, None)
+            return
+        plain = value.reveal() if isinstance(value, Secret) else value
+        keyring = keyring or current_keyring()
+        setattr(self, field_name, keyring.encrypt(plain, self.secret_context(field_name)))
+
+
+class Principal(BaseModel):
+    """A name that can own integrations and receive shares: a user or a team."""
+
+    kind = peewee.CharField(max_length=8)  # PRINCIPAL_USER or PRINCIPAL_TEAM
+    name = peewee.CharField(max_length=64, unique=True)
+    display_name = peewee.CharField(max_length=200, default="")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    principal = peewee.ForeignKeyField(
+        Principal, primary_key=True, backref="user_row", on_delete="CASCADE"
+    )
+    email = peewee.CharField(max_length=320, null=True)
+    password_hash = peewee.CharField(max_length=255)
+    is_superuser = peewee.BooleanField(default=False)
+    is_active = peewee.BooleanField(default=True)
+    # Bumped when the password changes: every older session stops working.
+    session_epoch = peewee.IntegerField(default=0)
+
+    @property
+    def id(self) -> int:
+        return self.principal_id
+
+    @property
+    def name(self) -> str:
+        return self.principal.name
+
+
+class Team(BaseModel):
+    principal = peewee.ForeignKeyField(
+        Principal, primary_key=True, backref="team_row", on_delete="CASCADE"
+    )
+    description = peewee.TextField(default="")
+
+    @property
+    def id(self) -> int:
+        return self.principal_id
+
+    @property
+    def slug(self) -> str:
+        return self.principal.name
+
+
+class Membership(BaseModel):
+    team = peewee.ForeignKeyField(Team, backref="memberships", on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    role = peewee.CharField(max_length=8, default="member")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("team", "user"), True),)
+
+
+class ApiToken(BaseModel):
+    """An API token; only its SHA-256 is kept. ``prefix`` lets a user recognise it."""
+
+    user = peewee.ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = peewee.CharField(max_length=100)
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    prefix = peewee.CharField(max_length=16)
+    created_at = peewee.DateTimeField(default=utcnow)
+    last_used_at = peewee.DateTimeField(null=True)
+    expires_at = peewee.DateTimeField(null=True)
+
+
+class Integration(BaseModel):
+    owner = peewee.ForeignKeyField(Principal, backref="integrations", on_delete="CASCADE")
+    slug = peewee.CharField(max_length=64)
+    name = peewee.CharField(max_length=200)
+    provider = peewee.CharField(max_length=64, default="custom")
+    auth_type = peewee.CharField(max_length=8, default="oauth2")
+    connection_mode = peewee.CharField(max_length=8, default="per-user")
+    auth_uri = peewee.TextField(null=True)
+    token_uri = peewee.TextField(null=True)
+    client_id = peewee.TextField(null=True)
+    client_secret = EncryptedField(null=True)
+    scope = peewee.TextField(null=True)
+    api_base_uri = peewee.TextField(null=True)
+    headers = JSONField(default=dict)
+    settings = JSONField(default=dict)
+    icon = peewee.BlobField(null=True)
+    icon_type = peewee.CharField(max_length=32, null=True)
+    created_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("owner", "slug"), True),)
+
+
+class Connection(BaseModel):
+    """Credentials for one integration: the shared one (``user`` is null) or one user's."""
+
+    integration = peewee.ForeignKeyField(Integration, backref="connections", on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, null=True, backref="connections", on_delete="CASCADE")
+    # "shared" or "user:<id>": unique per integration (NULLs would not be, in SQL).
+    holder = peewee.CharField(max_length=32)
+    status = peewee.CharField(max_length=16, default="not_connected")
+    external_id = peewee.CharField(max_length=255, null=True)
+    email = peewee.CharField(max_length=320, null=True)
+    display_name = peewee.CharField(max_length=255, null=True)
+    access_token = EncryptedField(null=True)
+    refresh_token = EncryptedField(null=True)
+    credentials = EncryptedField(null=True)  # JSON: API key, basic username/password, bearer
+    token_type = peewee.CharField(max_length=32, null=True)
+    scope = peewee.TextField(null=True)
+    expires_at = peewee.DateTimeField(null=True)
+    last_error = peewee.TextField(null=True)
+    last_refreshed_at = peewee.DateTimeField(null=True)
+    refresh_failures = peewee.IntegerField(default=0)
+    retry_refresh_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("integration", "holder"), True),)
+
+
+class Share(BaseModel):
+    integration = peewee.ForeignKeyField(Integration, backref="shares", on_delete="CASCADE")
+    principal = peewee.ForeignKeyField(Principal, backref="shares", on_delete="CASCADE")
+    access = peewee.CharField(max_length=8)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("integration", "principal"), True),)
+
+
+class OAuthTransaction(BaseModel):
+    """One authorization attempt, found by the hash of its ``state``; single use, short-lived."""
+
+    state_hash = peewee.CharField(max_length=64, unique=True)
+    kind = peewee.CharField(max_length=16, default="authorize")  # or "connect_link"
+    integration = peewee.ForeignKeyField(Integration, on_delete="CASCADE")
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    holder = peewee.CharField(max_length=32)
+    provider = peewee.CharField(max_length=64)
+    code_verifier = EncryptedField(null=True)
+    redirect_uri = peewee.TextField()
+    issuer = peewee.TextField(null=True)
+    return_to = peewee.TextField(default="/")
+    session_binding = peewee.CharField(max_length=64, null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    expires_at = peewee.DateTimeField()
+    used_at = peewee.DateTimeField(null=True)
+
+
+class ProviderCredential(BaseModel):
+    """An OAuth client for a provider, stored by an admin (used when no env var sets one)."""
+
+    provider = peewee.CharField(max_length=64, unique=True)
+    client_id = peewee.TextField()
+    client_secret = EncryptedField(null=True)
+    updated_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+
+class AuditEvent(BaseModel):
+    at = peewee.DateTimeField(default=utcnow, index=True)
+    actor = peewee.ForeignKeyField(Principal, null=True, on_delete="SET NULL")
+    action = peewee.CharField(max_length=64, index=True)
+    target_type = peewee.CharField(max_length=32, null=True)
+    target_id = peewee.CharField(max_length=128, null=True)
+    integration = peewee.ForeignKeyField(Integration, null=True, on_delete="SET NULL")
+    details = JSONField(default=dict)
+    remote_addr = peewee.CharField(max_length=64, null=True)
+
+
+class LoginFailure(BaseModel):
+    """A failed sign-in; recent rows slow down the next attempts for that name and address."""
+
+    username = peewee.CharField(max_length=255, index=True)
+    remote_addr = peewee.CharField(max_length=64, index=True)
+    at = peewee.DateTimeField(default=utcnow, index=True)
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    Principal,
+    User,
+    Team,
+    Membership,
+    ApiToken,
+    Integration,
+    Connection,
+    Share,
+    OAuthTransaction,
+    ProviderCredential,
+    AuditEvent,
+    LoginFailure,
+)
+
+
+def encrypted_columns() -> Iterator[tuple[type[BaseModel], peewee.Field]]:
+    """Every (model, field) that holds ciphertexts."""
+    for model in MODELS:
+        for field in model._meta.sorted_fields:
+            if isinstance(field, EncryptedField):
+                yield model, field

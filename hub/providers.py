@@ -1,0 +1,272 @@
+"""Provider declarations: what a plugin returns from ``hub_register_providers()``.
+
+A provider is plain data (frozen dataclasses) that the core validates when the plugin loads.
+URLs may contain ``{placeholders}`` filled from the integration's ``settings`` when used — e.g.
+``"{serverUrl}/oauth/allow"`` for a self-hosted server — and each named endpoint can be overridden
+per integration through ``settings.endpoints``.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+AuthType = Literal["oauth2", "apikey", "basic", "bearer"]
+TokenAuth = Literal["form", "basic", "query", "json"]
+RefreshMethod = Literal["POST", "GET"]
+AUTH_TYPES: tuple[str, ...] = ("oauth2", "apikey", "basic", "bearer")
+TOKEN_AUTH_MODES: tuple[str, ...] = ("form", "basic", "query", "json")
+REFRESH_METHODS: tuple[str, ...] = ("POST", "GET")
+REVOKE_METHODS: tuple[str, ...] = ("POST", "DELETE")
+SETTING_TYPES: tuple[str, ...] = ("string", "url", "boolean", "integer", "choice", "secret")
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+ICON_TYPES = ("image/svg+xml", "image/png", "image/jpeg", "image/webp")
+
+
+@dataclass(frozen=True)
+class Icon:
+    """A provider's default icon. Bundled icons are trusted files of the plugin itself."""
+
+    data: bytes
+    media_type: str = "image/svg+xml"
+
+    @classmethod
+    def from_package(cls, package: str, filename: str) -> Icon:
+        """Read ``filename`` shipped inside ``package`` (type from the extension)."""
+        data = resources.files(package).joinpath(filename).read_bytes()
+        extension = filename.rsplit(".", 1)[-1].lower()
+        media_type = {
+            "svg": "image/svg+xml",
+            "png": "image/png",
+            "jpg": "image/jpeg",
+            "jpeg": "image/jpeg",
+            "webp": "image/webp",
+        }.get(extension, "application/octet-stream")
+        return cls(data, media_type)
+
+
+@dataclass(frozen=True)
+class OAuth2Settings:
+    """How the OAuth2 authorization-code flow runs for a provider.
+
+    ``authorize_url`` / ``token_url`` may be ``None`` when every integration brings its own
+    (the generic ``custom`` provider). ``token_auth`` is how the client authenticates at the
+    token endpoint: ``form`` (client_id/secret in the form body), ``basic`` (HTTP Basic),
+    ``query`` (in the query string) or ``json`` (a JSON body instead of a form).
+    """
+
+    authorize_url: str | None
+    token_url: str | None
+    scopes: tuple[str, ...] = ()
+    scope_separator: str = " "
+    token_auth: TokenAuth = "form"
+    pkce: bool = True
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    token_params: Mapping[str, str] = field(default_factory=dict)
+    refresh_url: str | None = None  # default: token_url
+    refresh_method: RefreshMethod = "POST"
+    refresh_auth: TokenAuth | None = None  # default: token_auth
+    revoke_url: str | None = None  # None: the provider has no revocation
+    revoke_method: Literal["POST", "DELETE"] = "POST"
+    issuer: str | None = None  # expected ``iss`` on the callback (RFC 9207)
+    default_token_lifetime: int | None = 3600  # seconds, when ``expires_in`` is missing
+
+
+@dataclass(frozen=True)
+class ProfileLookup:
+    """Where the signed-in account's identity is read after connecting.
+
+    ``GET {endpoint base}{path}`` with the new token; the three fields are dotted paths into the
+    JSON answer (``"data.id"``). ``unauthorized_hint`` explains a 401 there to the user.
+    """
+
+    endpoint: str
+    path: str
+    id_field: str
+    email_field: str | None = None
+    name_field: str | None = None
+    unauthorized_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A provider-specific integration setting (kept in the integration's ``settings``)."""
+
+    name: str
+    label: str
+    type: str = "string"
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    """A browsable part of a provider (``kdrive``, ``mail``, ``drive``, ``files``).
+
+    ``browse`` and ``download`` are the operations the data browser calls; a service that does
+    not declare them is listed but cannot be browsed yet.
+    """
+
+    name: str
+    display_name: str
+    description: str = ""
+    browse: Callable[..., Any] | None = None
+    download: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider, as returned (in a list) from ``hub_register_providers()``."""
+
+    name: str
+    display_name: str
+    auth_types: tuple[AuthType, ...]
+    description: str = ""
+    icon: Icon | None = None
+    oauth2: OAuth2Settings | None = None
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    api_endpoint: str | None = None  # the endpoint that is the default ``apiBaseUri``
+    profile: ProfileLookup | None = None
+    services: tuple[Service, ...] = ()
+    settings: tuple[Setting, ...] = ()
+    docs_url: str | None = None
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+class ProviderDeclarationError(ValueError):
+    """A provider declaration is invalid; the message names the field."""
+
+    def __init__(self, provider: str, field_name: str, problem: str) -> None:
+        self.provider = provider
+        self.field = field_name
+        super().__init__(f"provider {provider!r}: {field_name}: {problem}")
+
+
+def validate_provider(declaration: object) -> Provider:
+    """Check a declaration; raise :class:`ProviderDeclarationError` at the first fault."""
+    if not isinstance(declaration, Provider):
+        raise ProviderDeclarationError(
+            "?", "declaration", f"expected hub.providers.Provider, got {type(declaration).__name__}"
+        )
+    p = declaration
+    name = p.name if isinstance(p.name, str) else repr(p.name)
+
+    def fail(field_name: str, problem: str) -> None:
+        raise ProviderDeclarationError(name, field_name, problem)
+
+    if not isinstance(p.name, str) or not NAME_PATTERN.match(p.name):
+        fail("name", "must match [a-z][a-z0-9_-]{0,31}")
+    if not isinstance(p.display_name, str) or not p.display_name.strip():
+        fail("display_name", "must be a non-empty string")
+    if not isinstance(p.auth_types, tuple) or not p.auth_types:
+        fail("auth_types", f"must be a non-empty tuple of {AUTH_TYPES}")
+    for auth_type in p.auth_types:
+        if auth_type not in AUTH_TYPES:
+            fail("auth_types", f"unknown auth type {auth_type!r}; known: {', '.join(AUTH_TYPES)}")
+    if p.icon is not None and (
+        not isinstance(p.icon, Icon) or p.icon.media_type not in ICON_TYPES or not p.icon.data
+    ):
+        fail("icon", f"must be a non-empty hub.providers.Icon of type {', '.join(ICON_TYPES)}")
+    if not isinstance(p.endpoints, Mapping):
+        fail("endpoints", "must be a mapping of name to base URL")
+    for endpoint, url in p.endpoints.items():
+        if not isinstance(endpoint, str) or not NAME_PATTERN.match(endpoint):
+            fail("endpoints", f"endpoint name {endpoint!r} must match [a-z][a-z0-9_-]*")
+        _check_url(url, f"endpoints.{endpoint}", fail)
+    if p.api_endpoint is not None and p.api_endpoint not in p.endpoints:
+        fail("api_endpoint", f"{p.api_endpoint!r} is not one of the declared endpoints")
+    if "oauth2" in p.auth_types:
+        if not isinstance(p.oauth2, OAuth2Settings):
+            fail("oauth2", "auth type 'oauth2' needs an OAuth2Settings")
+        _validate_oauth2(p.oauth2, fail)
+    elif p.oauth2 is not None:
+        fail("oauth2", "OAuth2 settings given but 'oauth2' is not among auth_types")
+    if p.profile is not None:
+        if not isinstance(p.profile, ProfileLookup):
+            fail("profile", "must be a hub.providers.ProfileLookup")
+        if p.profile.endpoint not in p.endpoints:
+            fail("profile.endpoint", f"{p.profile.endpoint!r} is not one of the declared endpoints")
+        if not p.profile.path.startswith("/"):
+            fail("profile.path", "must start with '/'")
+        if not p.profile.id_field:
+            fail("profile.id_field", "must name the field holding the account id")
+    seen: set[str] = set()
+    for service in p.services:
+        if not isinstance(service, Service):
+            fail("services", "every service must be a hub.providers.Service")
+        if not NAME_PATTERN.match(service.name):
+            fail("services", f"service name {service.name!r} must match [a-z][a-z0-9_-]*")
+        if service.name in seen:
+            fail("services", f"service {service.name!r} is declared twice")
+        seen.add(service.name)
+        for operation in ("browse", "download"):
+            value = getattr(service, operation)
+            if value is not None and not callable(value):
+                fail(f"services.{service.name}.{operation}", "must be callable")
+    setting_names: set[str] = set()
+    for setting in p.settings:
+        if not isinstance(setting, Setting):
+            fail("settings", "every setting must be a hub.providers.Setting")
+        if setting.name in setting_names or setting.name == "endpoints":
+            fail("settings", f"setting {setting.name!r} is declared twice or reserved")
+        if setting.type not in SETTING_TYPES:
+            fail(f"settings.{setting.name}.type", f"must be one of {', '.join(SETTING_TYPES)}")
+        setting_names.add(setting.name)
+    return p
+
+
+def _validate_oauth2(o: OAuth2Settings, fail: Callable[[str, str], None]) -> None:
+    for attr in ("authorize_url", "token_url", "refresh_url", "revoke_url", "issuer"):
+        value = getattr(o, attr)
+        if value is not None:
+            _check_url(value, f"oauth2.{attr}", fail)
+    if o.token_auth not in TOKEN_AUTH_MODES:
+        fail("oauth2.token_auth", f"must be one of {', '.join(TOKEN_AUTH_MODES)}")
+    if o.refresh_auth is not None and o.refresh_auth not in TOKEN_AUTH_MODES:
+        fail("oauth2.refresh_auth", f"must be one of {', '.join(TOKEN_AUTH_MODES)}")
+    if o.refresh_method not in REFRESH_METHODS:
+        fail("oauth2.refresh_method", f"must be one of {', '.join(REFRESH_METHODS)}")
+    if o.revoke_method not in REVOKE_METHODS:
+        fail("oauth2.revoke_method", f"must be one of {', '.join(REVOKE_METHODS)}")
+    if not isinstance(o.scopes, tuple) or not all(isinstance(s, str) and s for s in o.scopes):
+        fail("oauth2.scopes", "must be a tuple of non-empty strings")
+    if o.default_token_lifetime is not None and (
+        not isinstance(o.default_token_lifetime, int) or o.default_token_lifetime <= 0
+    ):
+        fail("oauth2.default_token_lifetime", "must be a positive number of seconds or None")
+    for attr in ("authorize_params", "token_params"):
+        params = getattr(o, attr)
+        if not isinstance(params, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            fail(f"oauth2.{attr}", "must map strings to strings")
+
+
+def _check_url(url: object, field_name: str, fail: Callable[[str, str], None]) -> None:
+    if not isinstance(url, str):
+        fail(field_name, "must be a URL string")
+        return
+    try:
+        placeholders = url_placeholders(url)
+        sample = url.format_map({name: "https://placeholder.invalid" for name in placeholders})
+    except (ValueError, KeyError, IndexError):
+        fail(field_name, f"{url!r} has a malformed {{placeholder}}")
+        return
+    parts = urlsplit(sample)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        fail(field_name, f"{url!r} is not an absolute http(s) URL")
+
+
+def url_placeholders(url: str) -> list[str]:
+    """The ``{names}`` a templated provider URL needs from the integration's settings."""
+    return [name for _, name, _, _ in string.Formatter().parse(url) if name]

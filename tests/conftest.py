@@ -1,0 +1,167 @@
+"""Fixtures for the core tests: an app per test on a fresh database (SQLite, and PostgreSQL
+when ``HUB_TEST_DATABASE_URL`` is set), clients, and users."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+
+from hub import accounts, create_app, migrations
+from hub.crypto import generate_key
+from hub.db import database
+
+PASSWORD = "correct horse battery"
+POSTGRES_URL = os.environ.get("HUB_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HUB_* setting of the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("HUB_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this run, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL not configured: set HUB_TEST_DATABASE_URL to run these cases")
+    name = f"hub_test_{secrets.token_hex(6)}"
+    admin = psycopg2.connect(POSTGRES_URL)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(POSTGRES_URL)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def _reset_postgres(url: str) -> None:
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Every test that uses the database runs once per engine."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    url = request.getfixturevalue("postgres_database")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def make_app(tmp_path, database_url):
+    """Build an app on this test's database; extra settings override the defaults."""
+    created = []
+
+    def make(**settings):
+        config = {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "ENCRYPTION_KEYS": settings.pop("ENCRYPTION_KEYS", None) or generate_key(),
+        }
+        config.update(settings)
+        app = create_app(config)
+        with app.app_context():
+            migrations.migrate()
+        created.append(app)
+        return app
+
+    yield make
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def db(app):
+    """An app context with an open database connection, for tests that touch models."""
+    with app.app_context(), database.connection_context():
+        yield database
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    def make(name: str, *, superuser: bool = False, email: str | None = None):
+        with app.app_context(), database.connection_context():
+            return accounts.create_user(
+                name, PASSWORD, email=email or f"{name}@example.org", is_superuser=superuser
+            )
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin", superuser=True)
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def login(app):
+    """A test client signed in as ``name`` through ``POST /api/login``."""
+
+    def sign_in(name: str):
+        client = app.test_client()
+        response = client.post("/api/login", json={"username": name, "password": PASSWORD})
+        assert response.status_code == 200, response.json
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def token_for(app):
+    """An API token for ``name`` as ``Authorization`` headers."""
+
+    def make(name: str) -> dict[str, str]:
+        with app.app_context(), database.connection_context():
+            new = accounts.create_token(accounts.get_user(name), "test")
+        return {"Authorization": f"Bearer {new.plaintext}"}
+
+    return make
