@@ -1,9 +1,14 @@
 """Provider declarations: what a plugin returns from ``hub_register_providers()``.
 
 A provider is plain data (frozen dataclasses) that the core validates when the plugin loads.
-URLs may contain ``{placeholders}`` filled from the integration's ``settings`` when used — e.g.
-``"{serverUrl}/oauth/allow"`` for a self-hosted server — and each named endpoint can be overridden
-per integration through ``settings.endpoints``.
+
+URLs are templates. ``{name}`` is filled from the integration's setting ``name`` (or the setting's
+declared default) — e.g. ``"{serverUrl}/oauth/allow"`` for a self-hosted server — and
+``{endpoints.name}`` from the base URL of the named endpoint, after the integration's
+``settings.endpoints`` overrides. Endpoint URLs themselves may use settings, not other endpoints.
+
+A :class:`Setting` may *override* a part of the declaration (``overrides="oauth2.refresh_method"``),
+so one provider serves server versions that differ in a detail.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -77,6 +83,17 @@ class OAuth2Settings:
     issuer: str | None = None  # expected ``iss`` on the callback (RFC 9207)
     default_token_lifetime: int | None = 3600  # seconds, when ``expires_in`` is missing
 
+    def __post_init__(self) -> None:
+        _freeze(self, "authorize_params", "token_params")
+
+    @property
+    def effective_refresh_auth(self) -> TokenAuth:
+        """How the client authenticates on refresh: as declared, else ``query`` for a GET
+        refresh (a GET has no body), else as at the token endpoint."""
+        if self.refresh_auth is not None:
+            return self.refresh_auth
+        return "query" if self.refresh_method == "GET" else self.token_auth
+
 
 @dataclass(frozen=True)
 class ProfileLookup:
@@ -94,9 +111,29 @@ class ProfileLookup:
     unauthorized_hint: str | None = None
 
 
+SETTING_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$")
+# What a setting may override: attributes of the OAuth2 settings and of the profile lookup.
+OVERRIDABLE = frozenset(
+    {
+        "oauth2.token_auth",
+        "oauth2.refresh_method",
+        "oauth2.refresh_auth",
+        "oauth2.pkce",
+        "oauth2.revoke_method",
+        "oauth2.issuer",
+        "oauth2.revoke_url",
+        "profile.path",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Setting:
-    """A provider-specific integration setting (kept in the integration's ``settings``)."""
+    """A provider-specific integration setting (kept in the integration's ``settings``).
+
+    ``overrides`` names a part of the declaration that this setting's value replaces for the
+    integration (one of :data:`OVERRIDABLE`), e.g. ``"oauth2.refresh_method"``.
+    """
 
     name: str
     label: str
@@ -105,6 +142,7 @@ class Setting:
     default: Any = None
     help: str = ""
     choices: tuple[str, ...] = ()
+    overrides: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,8 +177,43 @@ class Provider:
     settings: tuple[Setting, ...] = ()
     docs_url: str | None = None
 
+    def __post_init__(self) -> None:
+        _freeze(self, "endpoints")
+
     def service(self, name: str) -> Service | None:
+        """The service called ``name``, or ``None``."""
         return next((s for s in self.services if s.name == name), None)
+
+    def setting(self, name: str) -> Setting | None:
+        """The declared setting called ``name``, or ``None``."""
+        return next((s for s in self.settings if s.name == name), None)
+
+
+def _freeze(instance: object, *names: str) -> None:
+    for name in names:
+        value = getattr(instance, name)
+        if isinstance(value, Mapping) and not isinstance(value, MappingProxyType):
+            object.__setattr__(instance, name, MappingProxyType(dict(value)))
+
+
+class _TemplateFormatter(string.Formatter):
+    """Looks ``{endpoints.api}`` up as one key: no attribute access, no indexing."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        return self.get_value(field_name, args, kwargs), field_name
+
+
+_formatter = _TemplateFormatter()
+
+
+def render_url(template: str, values: Mapping[str, Any]) -> str:
+    """Fill a URL template; a missing value raises ``KeyError`` naming the placeholder."""
+    return _formatter.vformat(template, (), values)
+
+
+def url_placeholders(url: str) -> list[str]:
+    """The ``{names}`` a URL template needs (settings, or ``endpoints.<name>``)."""
+    return [name for _, name, _, _ in string.Formatter().parse(url) if name]
 
 
 class ProviderDeclarationError(ValueError):
@@ -177,18 +250,20 @@ def validate_provider(declaration: object) -> Provider:
         not isinstance(p.icon, Icon) or p.icon.media_type not in ICON_TYPES or not p.icon.data
     ):
         fail("icon", f"must be a non-empty hub.providers.Icon of type {', '.join(ICON_TYPES)}")
+    setting_names = _validate_settings(p, fail)
     if not isinstance(p.endpoints, Mapping):
         fail("endpoints", "must be a mapping of name to base URL")
     for endpoint, url in p.endpoints.items():
         if not isinstance(endpoint, str) or not NAME_PATTERN.match(endpoint):
             fail("endpoints", f"endpoint name {endpoint!r} must match [a-z][a-z0-9_-]*")
-        _check_url(url, f"endpoints.{endpoint}", fail)
+        _check_url(url, f"endpoints.{endpoint}", setting_names, fail)
+    known = setting_names | {f"endpoints.{e}" for e in p.endpoints}
     if p.api_endpoint is not None and p.api_endpoint not in p.endpoints:
         fail("api_endpoint", f"{p.api_endpoint!r} is not one of the declared endpoints")
     if "oauth2" in p.auth_types:
         if not isinstance(p.oauth2, OAuth2Settings):
             fail("oauth2", "auth type 'oauth2' needs an OAuth2Settings")
-        _validate_oauth2(p.oauth2, fail)
+        _validate_oauth2(p.oauth2, known, fail)
     elif p.oauth2 is not None:
         fail("oauth2", "OAuth2 settings given but 'oauth2' is not among auth_types")
     if p.profile is not None:
@@ -200,42 +275,51 @@ def validate_provider(declaration: object) -> Provider:
             fail("profile.path", "must start with '/'")
         if not p.profile.id_field:
             fail("profile.id_field", "must name the field holding the account id")
-    seen: set[str] = set()
-    for service in p.services:
-        if not isinstance(service, Service):
-            fail("services", "every service must be a hub.providers.Service")
-        if not NAME_PATTERN.match(service.name):
-            fail("services", f"service name {service.name!r} must match [a-z][a-z0-9_-]*")
-        if service.name in seen:
-            fail("services", f"service {service.name!r} is declared twice")
-        seen.add(service.name)
-        for operation in ("browse", "download"):
-            value = getattr(service, operation)
-            if value is not None and not callable(value):
-                fail(f"services.{service.name}.{operation}", "must be callable")
-    setting_names: set[str] = set()
     for setting in p.settings:
-        if not isinstance(setting, Setting):
-            fail("settings", "every setting must be a hub.providers.Setting")
-        if setting.name in setting_names or setting.name == "endpoints":
-            fail("settings", f"setting {setting.name!r} is declared twice or reserved")
-        if setting.type not in SETTING_TYPES:
-            fail(f"settings.{setting.name}.type", f"must be one of {', '.join(SETTING_TYPES)}")
-        setting_names.add(setting.name)
+        if setting.overrides == "profile.path" and p.profile is None:
+            fail(f"settings.{setting.name}.overrides", "the provider declares no profile lookup")
+        if setting.overrides and setting.overrides.startswith("oauth2.") and p.oauth2 is None:
+            fail(f"settings.{setting.name}.overrides", "the provider declares no OAuth2 settings")
+    _validate_services(p, fail)
     return p
 
 
-def _validate_oauth2(o: OAuth2Settings, fail: Callable[[str, str], None]) -> None:
+def _validate_settings(p: Provider, fail: Callable[[str, str], None]) -> set[str]:
+    names: set[str] = set()
+    for setting in p.settings:
+        if not isinstance(setting, Setting):
+            fail("settings", "every setting must be a hub.providers.Setting")
+        where = f"settings.{setting.name}"
+        if not isinstance(setting.name, str) or not SETTING_NAME.match(setting.name):
+            fail("settings", f"setting name {setting.name!r} must match [a-zA-Z][a-zA-Z0-9_]*")
+        if setting.name in names or setting.name == "endpoints":
+            fail("settings", f"setting {setting.name!r} is declared twice or reserved")
+        if setting.type not in SETTING_TYPES:
+            fail(f"{where}.type", f"must be one of {', '.join(SETTING_TYPES)}")
+        if setting.type == "choice":
+            if not setting.choices:
+                fail(f"{where}.choices", "a choice setting needs its choices")
+            if setting.default is not None and setting.default not in setting.choices:
+                fail(f"{where}.default", f"{setting.default!r} is not one of the choices")
+        if setting.overrides is not None and setting.overrides not in OVERRIDABLE:
+            fail(f"{where}.overrides", f"must be one of {', '.join(sorted(OVERRIDABLE))}")
+        names.add(setting.name)
+    return names
+
+
+def _validate_oauth2(o: OAuth2Settings, known: set[str], fail: Callable[[str, str], None]) -> None:
     for attr in ("authorize_url", "token_url", "refresh_url", "revoke_url", "issuer"):
         value = getattr(o, attr)
         if value is not None:
-            _check_url(value, f"oauth2.{attr}", fail)
+            _check_url(value, f"oauth2.{attr}", known, fail)
     if o.token_auth not in TOKEN_AUTH_MODES:
         fail("oauth2.token_auth", f"must be one of {', '.join(TOKEN_AUTH_MODES)}")
     if o.refresh_auth is not None and o.refresh_auth not in TOKEN_AUTH_MODES:
         fail("oauth2.refresh_auth", f"must be one of {', '.join(TOKEN_AUTH_MODES)}")
     if o.refresh_method not in REFRESH_METHODS:
         fail("oauth2.refresh_method", f"must be one of {', '.join(REFRESH_METHODS)}")
+    if o.refresh_method == "GET" and o.effective_refresh_auth in ("form", "json"):
+        fail("oauth2.refresh_auth", "a GET refresh has no body: use 'query' or 'basic'")
     if o.revoke_method not in REVOKE_METHODS:
         fail("oauth2.revoke_method", f"must be one of {', '.join(REVOKE_METHODS)}")
     if not isinstance(o.scopes, tuple) or not all(isinstance(s, str) and s for s in o.scopes):
@@ -252,21 +336,37 @@ def _validate_oauth2(o: OAuth2Settings, fail: Callable[[str, str], None]) -> Non
             fail(f"oauth2.{attr}", "must map strings to strings")
 
 
-def _check_url(url: object, field_name: str, fail: Callable[[str, str], None]) -> None:
+def _validate_services(p: Provider, fail: Callable[[str, str], None]) -> None:
+    seen: set[str] = set()
+    for service in p.services:
+        if not isinstance(service, Service):
+            fail("services", "every service must be a hub.providers.Service")
+        if not NAME_PATTERN.match(service.name):
+            fail("services", f"service name {service.name!r} must match [a-z][a-z0-9_-]*")
+        if service.name in seen:
+            fail("services", f"service {service.name!r} is declared twice")
+        seen.add(service.name)
+        for operation in ("browse", "download"):
+            value = getattr(service, operation)
+            if value is not None and not callable(value):
+                fail(f"services.{service.name}.{operation}", "must be callable")
+
+
+def _check_url(
+    url: object, field_name: str, known: set[str], fail: Callable[[str, str], None]
+) -> None:
     if not isinstance(url, str):
         fail(field_name, "must be a URL string")
         return
     try:
         placeholders = url_placeholders(url)
-        sample = url.format_map({name: "https://placeholder.invalid" for name in placeholders})
-    except (ValueError, KeyError, IndexError):
+    except ValueError:
         fail(field_name, f"{url!r} has a malformed {{placeholder}}")
         return
+    for placeholder in placeholders:
+        if placeholder not in known:
+            fail(field_name, f"{{{placeholder}}} is neither a declared setting nor an endpoint")
+    sample = render_url(url, {name: "https://placeholder.invalid" for name in placeholders})
     parts = urlsplit(sample)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         fail(field_name, f"{url!r} is not an absolute http(s) URL")
-
-
-def url_placeholders(url: str) -> list[str]:
-    """The ``{names}`` a templated provider URL needs from the integration's settings."""
-    return [name for _, name, _, _ in string.Formatter().parse(url) if name]
