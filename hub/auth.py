@@ -1,8 +1,9 @@
 """Who is calling: a browser session (flask-login) or an API token (``Authorization: Bearer``).
 
-Browser requests that change state are CSRF-checked: HTML forms with Flask-WTF's token, JSON API
-calls by requiring a JSON body (which a cross-site form cannot send without a CORS preflight,
-which the hub never grants) or an ``X-CSRFToken`` header, and a foreign ``Origin`` is refused.
+Browser requests that change state are CSRF-checked: HTML forms with Flask-WTF's token; JSON API
+calls by refusing the body types an HTML form can send (unless an ``X-CSRFToken`` header comes
+along) — everything else needs a CORS preflight, which the hub never grants — and by refusing a
+foreign ``Origin``. Session cookies are ``SameSite=Lax`` on top.
 Token-authenticated calls carry no ambient credentials and need no CSRF check.
 """
 
@@ -27,6 +28,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The body types a cross-site HTML form (or a "simple" request) can send.
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
 
 
 class CSRFFailed(HubError):
@@ -148,8 +151,9 @@ def _check_api_csrf() -> None:
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not _same_origin(origin):
         raise CSRFFailed(f"requests from {origin} are not accepted")
-    if request.method != "POST" or request.is_json:
-        # PUT/PATCH/DELETE and JSON bodies need a CORS preflight cross-site; the hub grants none.
+    if request.method != "POST" or request.mimetype not in FORM_TYPES:
+        # What an HTML form cannot send (PUT/PATCH/DELETE, JSON, no body type at all) needs a
+        # CORS preflight from another site, which the hub never grants.
         return
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))

@@ -62,8 +62,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config[key] = as_bool(app.config.get(key))
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
     if app.config["PUBLIC_URL"].startswith("https://"):
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def as_bool(value: Any) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal
@@ -88,11 +88,13 @@ class OAuth2Settings:
 
     @property
     def effective_refresh_auth(self) -> TokenAuth:
-        """How the client authenticates on refresh: as declared, else ``query`` for a GET
-        refresh (a GET has no body), else as at the token endpoint."""
+        """How the client authenticates on refresh: as declared, else as at the token endpoint —
+        except that a GET refresh, having no body, sends form or JSON credentials as a query."""
         if self.refresh_auth is not None:
             return self.refresh_auth
-        return "query" if self.refresh_method == "GET" else self.token_auth
+        if self.refresh_method == "GET" and self.token_auth != "basic":
+            return "query"
+        return self.token_auth
 
 
 @dataclass(frozen=True)
@@ -112,17 +114,17 @@ class ProfileLookup:
 
 
 SETTING_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$")
-# What a setting may override: attributes of the OAuth2 settings and of the profile lookup.
-OVERRIDABLE = frozenset(
+# What a setting may override, and the setting type (and, for choices, the values) it needs.
+OVERRIDABLE: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
     {
-        "oauth2.token_auth",
-        "oauth2.refresh_method",
-        "oauth2.refresh_auth",
-        "oauth2.pkce",
-        "oauth2.revoke_method",
-        "oauth2.issuer",
-        "oauth2.revoke_url",
-        "profile.path",
+        "oauth2.token_auth": ("choice", TOKEN_AUTH_MODES),
+        "oauth2.refresh_method": ("choice", REFRESH_METHODS),
+        "oauth2.refresh_auth": ("choice", TOKEN_AUTH_MODES),
+        "oauth2.revoke_method": ("choice", REVOKE_METHODS),
+        "oauth2.pkce": ("boolean", ()),
+        "oauth2.issuer": ("url", ()),
+        "oauth2.revoke_url": ("url", ()),
+        "profile.path": ("choice", ()),
     }
 )
 
@@ -256,14 +258,14 @@ def validate_provider(declaration: object) -> Provider:
     for endpoint, url in p.endpoints.items():
         if not isinstance(endpoint, str) or not NAME_PATTERN.match(endpoint):
             fail("endpoints", f"endpoint name {endpoint!r} must match [a-z][a-z0-9_-]*")
-        _check_url(url, f"endpoints.{endpoint}", setting_names, fail)
+        _check_url(url, f"endpoints.{endpoint}", setting_names, p, fail)
     known = setting_names | {f"endpoints.{e}" for e in p.endpoints}
     if p.api_endpoint is not None and p.api_endpoint not in p.endpoints:
         fail("api_endpoint", f"{p.api_endpoint!r} is not one of the declared endpoints")
     if "oauth2" in p.auth_types:
         if not isinstance(p.oauth2, OAuth2Settings):
             fail("oauth2", "auth type 'oauth2' needs an OAuth2Settings")
-        _validate_oauth2(p.oauth2, known, fail)
+        _validate_oauth2(p.oauth2, known, p, fail)
     elif p.oauth2 is not None:
         fail("oauth2", "OAuth2 settings given but 'oauth2' is not among auth_types")
     if p.profile is not None:
@@ -276,10 +278,17 @@ def validate_provider(declaration: object) -> Provider:
         if not p.profile.id_field:
             fail("profile.id_field", "must name the field holding the account id")
     for setting in p.settings:
+        where = f"settings.{setting.name}.overrides"
         if setting.overrides == "profile.path" and p.profile is None:
-            fail(f"settings.{setting.name}.overrides", "the provider declares no profile lookup")
-        if setting.overrides and setting.overrides.startswith("oauth2.") and p.oauth2 is None:
-            fail(f"settings.{setting.name}.overrides", "the provider declares no OAuth2 settings")
+            fail(where, "the provider declares no profile lookup")
+        if setting.overrides and setting.overrides.startswith("oauth2."):
+            if p.oauth2 is None:
+                fail(where, "the provider declares no OAuth2 settings")
+            attr = setting.overrides.removeprefix("oauth2.")
+            # Every value the setting can take must still give valid OAuth2 settings.
+            values = {"choice": setting.choices, "boolean": (True, False)}.get(setting.type, ())
+            for value in values:
+                _validate_oauth2(replace(p.oauth2, **{attr: value}), known, p, fail)
     _validate_services(p, fail)
     return p
 
@@ -301,17 +310,36 @@ def _validate_settings(p: Provider, fail: Callable[[str, str], None]) -> set[str
                 fail(f"{where}.choices", "a choice setting needs its choices")
             if setting.default is not None and setting.default not in setting.choices:
                 fail(f"{where}.default", f"{setting.default!r} is not one of the choices")
-        if setting.overrides is not None and setting.overrides not in OVERRIDABLE:
-            fail(f"{where}.overrides", f"must be one of {', '.join(sorted(OVERRIDABLE))}")
+        if setting.overrides is not None:
+            _validate_override(setting, where, fail)
         names.add(setting.name)
+    targets = [s.overrides for s in p.settings if s.overrides]
+    for target in set(targets):
+        if targets.count(target) > 1:
+            fail("settings", f"more than one setting overrides {target}")
     return names
 
 
-def _validate_oauth2(o: OAuth2Settings, known: set[str], fail: Callable[[str, str], None]) -> None:
+def _validate_override(setting: Setting, where: str, fail: Callable[[str, str], None]) -> None:
+    if setting.overrides not in OVERRIDABLE:
+        fail(f"{where}.overrides", f"must be one of {', '.join(sorted(OVERRIDABLE))}")
+    kind, allowed = OVERRIDABLE[setting.overrides]
+    if setting.type != kind:
+        fail(f"{where}.type", f"a setting that overrides {setting.overrides} must be a {kind}")
+    for choice in setting.choices:
+        if allowed and choice not in allowed:
+            fail(f"{where}.choices", f"{choice!r} is not one of {', '.join(allowed)}")
+        if setting.overrides == "profile.path" and not str(choice).startswith("/"):
+            fail(f"{where}.choices", f"{choice!r} must start with '/'")
+
+
+def _validate_oauth2(
+    o: OAuth2Settings, known: set[str], p: Provider, fail: Callable[[str, str], None]
+) -> None:
     for attr in ("authorize_url", "token_url", "refresh_url", "revoke_url", "issuer"):
         value = getattr(o, attr)
         if value is not None:
-            _check_url(value, f"oauth2.{attr}", known, fail)
+            _check_url(value, f"oauth2.{attr}", known, p, fail)
     if o.token_auth not in TOKEN_AUTH_MODES:
         fail("oauth2.token_auth", f"must be one of {', '.join(TOKEN_AUTH_MODES)}")
     if o.refresh_auth is not None and o.refresh_auth not in TOKEN_AUTH_MODES:
@@ -353,20 +381,32 @@ def _validate_services(p: Provider, fail: Callable[[str, str], None]) -> None:
 
 
 def _check_url(
-    url: object, field_name: str, known: set[str], fail: Callable[[str, str], None]
+    url: object, field_name: str, known: set[str], p: Provider, fail: Callable[[str, str], None]
 ) -> None:
     if not isinstance(url, str):
         fail(field_name, "must be a URL string")
         return
     try:
         placeholders = url_placeholders(url)
-    except ValueError:
+        render_url(url, {name: "x" for name in placeholders})
+    except (ValueError, KeyError, IndexError):
         fail(field_name, f"{url!r} has a malformed {{placeholder}}")
         return
     for placeholder in placeholders:
         if placeholder not in known:
             fail(field_name, f"{{{placeholder}}} is neither a declared setting nor an endpoint")
-    sample = render_url(url, {name: "https://placeholder.invalid" for name in placeholders})
-    parts = urlsplit(sample)
+        setting = p.setting(placeholder)
+        if setting is not None and not setting.required and setting.default is None:
+            fail(
+                field_name, f"{{{placeholder}}} is a setting that is neither required nor defaulted"
+            )
+    # The scheme and host come either literally or from a URL-valued placeholder at the start.
+    if url.startswith("{"):
+        head = placeholders[0]
+        setting = p.setting(head)
+        if not (head.startswith("endpoints.") or (setting is not None and setting.type == "url")):
+            fail(field_name, f"{url!r} must start with http(s):// or a URL setting or endpoint")
+        return
+    parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         fail(field_name, f"{url!r} is not an absolute http(s) URL")

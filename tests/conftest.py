@@ -12,8 +12,10 @@ import psycopg2
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
+from flask.testing import FlaskCliRunner
 
 from hub import accounts, create_app, migrations
+from hub.cli import cli as hub_cli
 from hub.crypto import generate_key
 from hub.db import database
 
@@ -111,9 +113,16 @@ def client(app):
     return app.test_client()
 
 
+class HubCliRunner(FlaskCliRunner):
+    """Invokes the ``hub`` command group (not Flask's own) against the test app."""
+
+    def invoke(self, cli=None, args=None, **kwargs):
+        return super().invoke(cli or hub_cli, args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return HubCliRunner(app)
 
 
 @pytest.fixture

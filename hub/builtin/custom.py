@@ -35,6 +35,7 @@ def hub_register_providers() -> list[Provider]:
                     choices=TOKEN_AUTH_MODES,
                     default="form",
                     help="form body, HTTP Basic, query string or JSON body",
+                    overrides="oauth2.token_auth",
                 ),
                 Setting(
                     "refreshMethod",
@@ -42,10 +43,23 @@ def hub_register_providers() -> list[Provider]:
                     type="choice",
                     choices=REFRESH_METHODS,
                     default="POST",
+                    overrides="oauth2.refresh_method",
                 ),
-                Setting("pkce", "Use PKCE (S256)", type="boolean", default=True),
-                Setting("revokeUri", "Revocation endpoint (RFC 7009)", type="url"),
-                Setting("issuer", "Expected issuer (iss) on the callback", type="url"),
+                Setting(
+                    "pkce", "Use PKCE (S256)", type="boolean", default=True, overrides="oauth2.pkce"
+                ),
+                Setting(
+                    "revokeUri",
+                    "Revocation endpoint (RFC 7009)",
+                    type="url",
+                    overrides="oauth2.revoke_url",
+                ),
+                Setting(
+                    "issuer",
+                    "Expected issuer (iss) on the callback",
+                    type="url",
+                    overrides="oauth2.issuer",
+                ),
                 Setting(
                     "apiKeyHeader",
                     "Header that carries the API key",

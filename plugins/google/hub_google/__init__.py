@@ -1,0 +1,66 @@
+"""The ``google`` provider: files in Google Drive, including shared drives.
+
+Connections use OAuth2 with PKCE. Google only hands out a refresh token on a consent screen, so
+every authorization asks for offline access and forces consent; scopes granted earlier are kept.
+"""
+
+from __future__ import annotations
+
+from hub import hookimpl
+from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service
+
+
+@hookimpl
+def hub_register_providers() -> list[Provider]:
+    """Declare the Google Drive provider.
+
+    :return: a one-element list holding the ``google`` :class:`hub.providers.Provider`.
+    """
+    return [
+        Provider(
+            name="google",
+            display_name="Google Drive",
+            description="Files in My Drive and in the shared drives of a Google account.",
+            auth_types=("oauth2",),
+            icon=Icon.from_package(__name__, "icon.svg"),
+            oauth2=OAuth2Settings(
+                authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+                token_url="https://oauth2.googleapis.com/token",
+                scopes=("openid", "email", "https://www.googleapis.com/auth/drive.readonly"),
+                token_auth="form",
+                pkce=True,
+                authorize_params={
+                    "access_type": "offline",
+                    # Without a consent screen a reconnect brings no new refresh token.
+                    "prompt": "consent",
+                    "include_granted_scopes": "true",
+                },
+                # Under the revoke endpoint, so an integration's override of it takes effect.
+                revoke_url="{endpoints.revoke}/revoke",
+                revoke_method="POST",
+                issuer="https://accounts.google.com",
+                default_token_lifetime=3599,
+            ),
+            endpoints={
+                "drive": "https://www.googleapis.com",
+                "userinfo": "https://openidconnect.googleapis.com",
+                "revoke": "https://oauth2.googleapis.com",
+            },
+            api_endpoint="drive",
+            profile=ProfileLookup(
+                endpoint="userinfo",
+                path="/v1/userinfo",
+                id_field="sub",
+                email_field="email",
+                name_field="name",
+            ),
+            services=(
+                Service(
+                    "drive",
+                    "Drive",
+                    description="My Drive and shared drives: folders and files.",
+                ),
+            ),
+            docs_url="https://developers.google.com/drive/api",
+        )
+    ]

@@ -1,0 +1,203 @@
+"""The ``powerfolder`` declaration: a self-hosted server whose URLs hang off ``serverUrl``."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+from importlib import metadata
+
+import hub_powerfolder
+from hub.providers import render_url, url_placeholders, validate_provider
+from hub.testing import assert_safe_icon
+
+SVG = "{http://www.w3.org/2000/svg}"
+SERVER_URL = "https://pf.example.org"
+# What an integration that sets only the required serverUrl fills the templates with.
+SETTINGS = {"serverUrl": SERVER_URL, "tokenPath": "/oauth"}
+
+
+def setting(provider, name):
+    found = provider.setting(name)
+    assert found is not None, f"no setting {name!r}"
+    return found
+
+
+def test_plugin_declares_one_provider_named_powerfolder():
+    declared = hub_powerfolder.hub_register_providers()
+
+    assert [p.name for p in declared] == ["powerfolder"]
+
+
+def test_declaration_passes_validation():
+    (declared,) = hub_powerfolder.hub_register_providers()
+
+    assert validate_provider(declared) is declared
+
+
+def test_distribution_declares_the_entry_point():
+    points = metadata.entry_points(group="hub.plugins", name="powerfolder")
+
+    assert [p.value for p in points] == ["hub_powerfolder"]
+
+
+def test_registry_loads_the_plugin_as_ok(registry):
+    info = registry.plugins["powerfolder"]
+
+    assert (info.status, info.reason) == ("ok", None)
+
+
+def test_registry_registers_the_provider(registry):
+    assert registry.providers["powerfolder"].display_name == "PowerFolder"
+
+
+def test_auth_types_are_oauth2_and_basic(provider):
+    assert provider.auth_types == ("oauth2", "basic")
+
+
+def test_authorize_url_resolves_under_the_server_url(provider):
+    assert render_url(provider.oauth2.authorize_url, SETTINGS) == f"{SERVER_URL}/oauth/allow"
+
+
+def test_token_url_is_the_server_url_followed_by_the_token_path(provider):
+    assert provider.oauth2.token_url == "{serverUrl}{tokenPath}"
+
+
+def test_token_url_resolves_to_oauth_with_the_default_token_path(provider):
+    assert render_url(provider.oauth2.token_url, SETTINGS) == f"{SERVER_URL}/oauth"
+
+
+def test_token_url_resolves_to_oauth_token_when_the_token_path_says_so(provider):
+    settings = {**SETTINGS, "tokenPath": "/oauth/token"}
+
+    assert render_url(provider.oauth2.token_url, settings) == f"{SERVER_URL}/oauth/token"
+
+
+def test_server_endpoint_resolves_to_the_server_url(provider):
+    assert render_url(provider.endpoints["server"], SETTINGS) == SERVER_URL
+
+
+def test_server_endpoint_is_the_only_endpoint_and_the_proxy_target(provider):
+    assert (list(provider.endpoints), provider.api_endpoint) == (["server"], "server")
+
+
+def test_url_placeholders_are_the_server_url_and_token_path_settings(provider):
+    oauth2 = provider.oauth2
+    urls = [oauth2.authorize_url, oauth2.token_url, *provider.endpoints.values()]
+
+    assert {name for url in urls for name in url_placeholders(url)} == {"serverUrl", "tokenPath"}
+
+
+def test_every_url_placeholder_setting_is_required_or_has_a_default(provider):
+    oauth2 = provider.oauth2
+    urls = [oauth2.authorize_url, oauth2.token_url, *provider.endpoints.values()]
+    placeholders = {provider.setting(name) for url in urls for name in url_placeholders(url)}
+
+    assert all(s.required or s.default is not None for s in placeholders)
+
+
+def test_server_url_setting_is_a_required_url(provider):
+    server_url = setting(provider, "serverUrl")
+
+    assert (server_url.label, server_url.type, server_url.required) == ("Server URL", "url", True)
+
+
+def test_server_url_setting_explains_itself(provider):
+    assert setting(provider, "serverUrl").help
+
+
+def test_token_requests_carry_a_json_body(provider):
+    assert provider.oauth2.token_auth == "json"
+
+
+def test_does_not_use_pkce(provider):
+    assert provider.oauth2.pkce is False
+
+
+def test_refresh_is_a_get_to_the_token_url(provider):
+    oauth2 = provider.oauth2
+
+    assert (oauth2.refresh_method, oauth2.refresh_url) == ("GET", None)
+
+
+def test_refresh_auth_is_left_to_the_refresh_method(provider):
+    assert provider.oauth2.refresh_auth is None
+
+
+def test_get_refresh_authenticates_in_the_query_string(provider):
+    assert provider.oauth2.effective_refresh_auth == "query"
+
+
+def test_post_refresh_authenticates_with_a_json_body(provider):
+    posted = dataclasses.replace(provider.oauth2, refresh_method="POST")
+
+    assert posted.effective_refresh_auth == "json"
+
+
+def test_requests_no_default_scopes(provider):
+    assert provider.oauth2.scopes == ()
+
+
+def test_has_no_revocation(provider):
+    assert provider.oauth2.revoke_url is None
+
+
+def test_token_without_expires_in_lasts_a_day(provider):
+    assert provider.oauth2.default_token_lifetime == 86400
+
+
+def test_token_path_setting_offers_oauth_and_oauth_token(provider):
+    token_path = setting(provider, "tokenPath")
+
+    assert (token_path.type, token_path.choices) == ("choice", ("/oauth", "/oauth/token"))
+
+
+def test_token_path_setting_defaults_to_the_documented_oauth_path(provider):
+    assert setting(provider, "tokenPath").default == "/oauth"
+
+
+def test_token_path_setting_takes_effect_through_the_token_url_not_an_override(provider):
+    assert setting(provider, "tokenPath").overrides is None
+
+
+def test_refresh_method_setting_offers_get_and_post(provider):
+    refresh_method = setting(provider, "refreshMethod")
+
+    assert (refresh_method.type, refresh_method.choices) == ("choice", ("GET", "POST"))
+
+
+def test_refresh_method_setting_defaults_to_the_declared_refresh_method(provider):
+    assert setting(provider, "refreshMethod").default == provider.oauth2.refresh_method == "GET"
+
+
+def test_refresh_method_setting_overrides_the_oauth2_refresh_method(provider):
+    assert setting(provider, "refreshMethod").overrides == "oauth2.refresh_method"
+
+
+def test_every_refresh_method_choice_keeps_the_declaration_valid(provider):
+    for method in setting(provider, "refreshMethod").choices:
+        oauth2 = dataclasses.replace(provider.oauth2, refresh_method=method)
+        overridden = dataclasses.replace(provider, oauth2=oauth2)
+
+        assert validate_provider(overridden) is overridden
+
+
+def test_declares_no_profile_lookup(provider):
+    assert provider.profile is None
+
+
+def test_service_is_files(provider):
+    assert [(s.name, s.display_name) for s in provider.services] == [("files", "Files")]
+
+
+def test_every_service_is_described(provider):
+    assert all(s.description for s in provider.services)
+
+
+def test_icon_is_an_svg_document(provider):
+    root = ET.fromstring(provider.icon.data)
+
+    assert (provider.icon.media_type, root.tag) == ("image/svg+xml", f"{SVG}svg")
+
+
+def test_icon_is_safe_to_serve(provider):
+    assert_safe_icon(provider.icon)
