@@ -40,5 +40,7 @@ def serve(
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "proc_name": "hub",
+        # One fixed control-socket path per user would collide between two hubs on a host.
+        "control_socket_disable": True,
     }
     HubServer(options, factory).run()
