@@ -171,7 +171,7 @@ def create_team(
     with write_transaction():
         principal = _new_principal(PRINCIPAL_TEAM, slug, display_name, "slug")
         team = Team.create(principal=principal, description=description)
-        for member in members or []:
+        for member in dict.fromkeys(members or []):
             Membership.create(team=team, user=get_user(member))
         if actor is not None and not actor.is_superuser:
             Membership.insert(team=team, user=actor, role="admin").on_conflict(

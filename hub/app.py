@@ -22,6 +22,16 @@ class HubState:
 
     registry: PluginRegistry
     keyring: KeyRing
+    key_file: Path | None = None  # where the ring is re-read from, when not from the env
+
+    def reload_keyring(self, kid: str) -> KeyRing:
+        """The ring, re-read from the key file when ``kid`` is missing (added by a rotation
+        in another process); raises :class:`MissingKeyError` if it is still missing."""
+        if kid not in self.keyring and self.key_file is not None:
+            self.keyring = KeyRing.from_text(self.key_file.read_text())
+        if kid not in self.keyring:
+            raise MissingKeyError(kid)
+        return self.keyring
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -33,7 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _quiet_secret_loggers()
     keyring = config.keyring_from_config(app)
     registry = build_registry(app.config)
-    app.extensions["hub"] = HubState(registry=registry, keyring=keyring)
+    source = app.config["ENCRYPTION_KEYS_SOURCE"]
+    key_file = None if source == "HUB_ENCRYPTION_KEYS" else Path(source)
+    app.extensions["hub"] = HubState(registry=registry, keyring=keyring, key_file=key_file)
     db.init_app(app)
     check_keys_present(keyring)
     auth.init_app(app)

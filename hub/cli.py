@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hub import accounts, migrations
 from hub.app import build_registry, create_app
-from hub.crypto import generate_key
+from hub.crypto import CryptoError, generate_key
 from hub.db import database
 from hub.errors import HubError
 
@@ -53,6 +53,8 @@ def run_database(function: Any) -> Any:
     except HubError as exc:
         details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
         _fail(f"{exc.message}" + (f" ({details})" if details else ""))
+    except CryptoError as exc:
+        _fail(str(exc))
 
 
 # -- serve / init ----------------------------------------------------------------------------

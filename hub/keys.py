@@ -48,13 +48,17 @@ def rotate(keyring: KeyRing, progress: Callable[[int], None] = lambda n: None) -
             with database.atomic():
                 for row in rows:
                     token = getattr(row, field.name)
-                    if keyring.needs_rotation(token):
-                        value = row.get_secret(field.name, keyring)
-                        row.set_secret(field.name, value, keyring)
-                        model.update({field: getattr(row, field.name)}).where(
-                            pk == row._pk
-                        ).execute()
-                        done += 1
-                        progress(1)
+                    if not keyring.needs_rotation(token):
+                        continue
+                    row.set_secret(field.name, row.get_secret(field.name, keyring), keyring)
+                    # Only if unchanged since read: a refresh that stored a new token meanwhile
+                    # wrote it under the newest key already, and must not be overwritten.
+                    changed = (
+                        model.update({field: getattr(row, field.name)})
+                        .where(pk == row._pk, field == token)
+                        .execute()
+                    )
+                    done += changed
+                    progress(1)
             last = rows[-1]._pk
     return done

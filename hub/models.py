@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import peewee
 from flask import current_app
 
-from hub.crypto import KeyRing, Secret
+from hub.crypto import KeyRing, MissingKeyError, Secret
 from hub.db import EncryptedField, JSONField, database, utcnow
 
 PRINCIPAL_USER = "user"
@@ -27,6 +27,11 @@ TEAM_ROLES = ("member", "admin")
 
 def current_keyring() -> KeyRing:
     return current_app.extensions["hub"].keyring
+
+
+def _keyring_with(kid: str) -> KeyRing:
+    """The current ring, re-read from its source if it lacks ``kid`` (rotated meanwhile)."""
+    return current_app.extensions["hub"].reload_keyring(kid)
 
 
 class BaseModel(peewee.Model):
@@ -44,8 +49,14 @@ class BaseModel(peewee.Model):
         token = getattr(self, field_name)
         if token is None:
             return None
-        keyring = keyring or current_keyring()
-        return Secret(keyring.decrypt(token, self.secret_context(field_name)))
+        context = self.secret_context(field_name)
+        if keyring is not None:
+            return Secret(keyring.decrypt(token, context))
+        try:
+            return Secret(current_keyring().decrypt(token, context))
+        except MissingKeyError as missing:
+            # `hub keys rotate` may have added a key since this worker started.
+            return Secret(_keyring_with(missing.kid).decrypt(token, context))
 
     def set_secret(
         self, field_name: str, value: Secret | str | None, keyring: KeyRing | None = None
