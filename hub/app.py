@@ -9,6 +9,7 @@ from typing import Any
 
 import peewee
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import api, auth, config, db, web
 from hub.crypto import KeyRing, MissingKeyError
@@ -23,6 +24,7 @@ class HubState:
     registry: PluginRegistry
     keyring: KeyRing
     key_file: Path | None = None  # where the ring is re-read from, when not from the env
+    openapi: dict[str, Any] | None = None  # built on first request, then kept
 
     def reload_keyring(self, kid: str) -> KeyRing:
         """The ring, re-read from the key file when ``kid`` is missing (added by a rotation
@@ -37,7 +39,12 @@ class HubState:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build a hub: settings, instance files, plugins, database, and routes."""
     instance = (test_config or {}).get("INSTANCE_PATH") or config.default_instance_path()
-    app = Flask("hub", instance_path=str(Path(instance).resolve()), instance_relative_config=True)
+    app = Flask(
+        "hub",
+        instance_path=str(Path(instance).resolve()),
+        instance_relative_config=True,
+        static_folder=None,  # the web blueprint serves /static
+    )
     config.load(app, test_config)
     config.prepare_instance(app)
     _quiet_secret_loggers()
@@ -48,6 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["hub"] = HubState(registry=registry, keyring=keyring, key_file=key_file)
     db.init_app(app)
     check_keys_present(keyring)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     auth.init_app(app)
     api.init_app(app)
     web.init_app(app)

@@ -64,6 +64,8 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_session_user(session_id: str) -> SessionUser | None:
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return None  # an explicit token speaks for the request, not the ambient cookie
     principal_id, _, epoch = session_id.partition(":")
     if not principal_id.isdigit() or not epoch.isdigit():
         return None
@@ -152,8 +154,9 @@ def _check_api_csrf() -> None:
     if origin and origin != "null" and not _same_origin(origin):
         raise CSRFFailed(f"requests from {origin} are not accepted")
     if request.method != "POST" or request.mimetype not in FORM_TYPES:
-        # What an HTML form cannot send (PUT/PATCH/DELETE, JSON, no body type at all) needs a
-        # CORS preflight from another site, which the hub never grants.
+        # An HTML form cannot send these (PUT/PATCH/DELETE, JSON; a cross-site script needs a
+        # CORS preflight for them, which the hub never grants). A bodiless POST is left to the
+        # Origin check above and the SameSite=Lax session cookie.
         return
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -14,9 +15,11 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hub import accounts, migrations
 from hub.app import build_registry, create_app
+from hub.config import as_bool
 from hub.crypto import CryptoError, generate_key
 from hub.db import database
 from hub.errors import HubError
+from hub.plugins import PluginRegistry
 
 ADMIN_NAME = "admin"
 
@@ -25,16 +28,36 @@ def _factory() -> Any:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False)
+class HubGroup(FlaskGroup):
+    """Flask's group, without building the app just to list commands (``--help``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
+
+
+@click.group(cls=HubGroup, create_app=_factory, add_default_commands=False)
 def cli() -> None:
     """Integration Hub: connect, share and browse the services your team uses."""
 
 
 def main() -> None:
     """The console script: the hub group, plus the commands plugins register."""
-    registry = build_registry(_environment_settings())
-    registry.hook.hub_register_commands(cli=cli)
+    settings = _environment_settings()
+    logging.basicConfig(
+        level=logging.INFO if as_bool(settings.get("TRACE_PLUGINS")) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    register_plugin_commands(build_registry(settings), cli)
     cli.main(prog_name="hub")
+
+
+def register_plugin_commands(registry: PluginRegistry, group: click.Group) -> None:
+    """Let each plugin add commands; one that fails is reported and skipped, not fatal."""
+    for impl in registry.hook.hub_register_commands.get_hookimpls():
+        try:
+            impl.function(cli=group)
+        except Exception as exc:
+            click.echo(f"Plugin {impl.plugin_name} could not add its commands: {exc}", err=True)
 
 
 def _environment_settings() -> dict[str, str]:

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    # Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted.
+    "TRUSTED_PROXIES": 0,
 }
 
 _BOOLEAN_KEYS = ("ALLOW_PRIVATE_ADDRESSES", "TRACE_PLUGINS", "DEMO")
@@ -60,6 +62,9 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.update(test_config)
     for key in _BOOLEAN_KEYS:
         app.config[key] = as_bool(app.config.get(key))
+    for key, default in DEFAULTS.items():
+        if isinstance(default, int) and not isinstance(default, bool):
+            app.config[key] = _as_int(key, app.config[key])
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
     if app.config["PUBLIC_URL"].startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -70,6 +75,14 @@ def as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in _TRUE
     return bool(value)
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError(f"HUB_{key} must be a whole number of zero or more, not {value!r}")
 
 
 def as_list(value: Any) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import peewee
-from flask import Flask
+from flask import Flask, current_app
 from playhouse.db_url import connect as connect_url
 
 database = peewee.DatabaseProxy()
@@ -42,12 +42,24 @@ def open_database(url: str) -> peewee.Database:
 
 
 def init_app(app: Flask) -> None:
-    database.initialize(open_database(app.config["DATABASE_URL"]))
+    engine = open_database(app.config["DATABASE_URL"])
+    app.extensions["hub.database"] = engine
+    database.initialize(engine)
     app.before_request(_connect)
     app.teardown_appcontext(_close)
 
 
+def bind(app: Flask) -> None:
+    """Point the proxy at ``app``'s database (a no-op when one app runs in the process)."""
+    engine = app.extensions["hub.database"]
+    if database.obj is not engine:
+        if database.obj is not None and not database.is_closed():
+            database.close()
+        database.initialize(engine)
+
+
 def _connect() -> None:
+    bind(current_app)
     database.connect(reuse_if_open=True)
 
 

@@ -32,10 +32,7 @@ class HubError(Exception):
         self.headers = dict(headers or {})
 
     def to_dict(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message}
-        if self.fields:
-            error["fields"] = self.fields
-        return {"error": error}
+        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
 
 
 class ValidationError(HubError):

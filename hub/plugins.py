@@ -213,6 +213,9 @@ class PluginRegistry:
             except Exception as exc:
                 info.status, info.reason = "failed", _describe(exc)
                 self.manager.unregister(name=impl.plugin_name)
+                for provider in info.providers:
+                    self.providers.pop(provider, None)
+                info.providers = []
                 log.error("plugin %s failed to declare header variables: %s", info.name, exc)
 
     def _call_traced(self, plugin_name: str, hook_name: str, function: Any, **kwargs: Any) -> Any:

@@ -29,7 +29,7 @@ AUTH_TYPES: tuple[str, ...] = ("oauth2", "apikey", "basic", "bearer")
 TOKEN_AUTH_MODES: tuple[str, ...] = ("form", "basic", "query", "json")
 REFRESH_METHODS: tuple[str, ...] = ("POST", "GET")
 REVOKE_METHODS: tuple[str, ...] = ("POST", "DELETE")
-SETTING_TYPES: tuple[str, ...] = ("string", "url", "boolean", "integer", "choice", "secret")
+SETTING_TYPES: tuple[str, ...] = ("string", "url", "boolean", "integer", "choice")
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 ICON_TYPES = ("image/svg+xml", "image/png", "image/jpeg", "image/webp")

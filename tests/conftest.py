@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +30,30 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HUB_"):
             monkeypatch.delenv(name)
+
+
+PUBLIC_TEST_ADDRESS = "93.184.216.34"
+
+
+def fake_resolve(host: str) -> list[str]:
+    """No DNS here: names under example.org/.com/.net are public, localhost is loopback."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return ["127.0.0.1"]
+    if host.endswith((".example.org", ".example.com", ".example.net")) or host in (
+        "example.org",
+        "example.com",
+        "example.net",
+    ):
+        return [PUBLIC_TEST_ADDRESS]
+    if host.endswith(".internal.test"):
+        return ["10.1.2.3"]
+    raise socket.gaierror(-2, "Name or service not known")
+
+
+@pytest.fixture(autouse=True)
+def _no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hub.netguard.resolve_host", fake_resolve)
 
 
 @pytest.fixture(autouse=True)

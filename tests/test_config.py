@@ -126,3 +126,33 @@ def test_the_oauth_libraries_debug_logs_stay_off(bare_app_config):
     create_app(bare_app_config)
     for name in ("oauthlib", "requests_oauthlib"):
         assert not logging.getLogger(name).isEnabledFor(logging.DEBUG)
+
+
+def test_a_number_setting_from_the_environment_becomes_a_number(bare_app_config, monkeypatch):
+    monkeypatch.setenv("HUB_LOGIN_MAX_FAILURES", "7")
+    assert create_app(bare_app_config).config["LOGIN_MAX_FAILURES"] == 7
+
+
+def test_a_number_setting_that_is_not_a_number_is_refused_by_name(bare_app_config, monkeypatch):
+    monkeypatch.setenv("HUB_MAX_CONTENT_LENGTH", "lots")
+    with pytest.raises(ValueError, match="HUB_MAX_CONTENT_LENGTH"):
+        create_app(bare_app_config)
+
+
+def test_trusted_proxies_make_the_forwarded_client_address_count(bare_app_config):
+    from flask import request
+
+    bare_app_config["TRUSTED_PROXIES"] = 1
+    app = create_app(bare_app_config)
+    app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.get_data(as_text=True) == "203.0.113.9"
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(bare_app_config):
+    from flask import request
+
+    app = create_app(bare_app_config)
+    app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.get_data(as_text=True) != "203.0.113.9"

@@ -320,3 +320,33 @@ def test_every_hookspec_is_documented():
     assert specs
     for spec in specs:
         assert spec.__doc__ and len(spec.__doc__.strip()) > 40, spec.__name__
+
+
+def test_a_plugin_failing_later_loses_its_providers_too(plugin_source):
+    source = GOOD_PLUGIN.format(provider="halfway") + (
+        "\n\n@hookimpl\ndef hub_register_header_variables():\n    raise RuntimeError('late')\n"
+    )
+    registry = registry_with(plugin_source("late_failure", source))
+    assert registry.plugins["late_failure"].status == "failed"
+    assert registry.provider("halfway") is None
+
+
+def test_a_plugin_whose_commands_fail_does_not_stop_the_command_line(plugin_source, capsys):
+    import click
+
+    from hub.cli import register_plugin_commands
+
+    broken = plugin_source(
+        "bad_commands",
+        "from hub import hookimpl\n\n@hookimpl\n"
+        "def hub_register_commands(cli):\n    raise RuntimeError('no')\n",
+    )
+    good = plugin_source(
+        "good_commands",
+        "import click\nfrom hub import hookimpl\n\n@hookimpl\ndef hub_register_commands(cli):\n"
+        "    cli.add_command(click.Command('hello', callback=lambda: None))\n",
+    )
+    group = click.Group()
+    register_plugin_commands(registry_with(broken, good), group)
+    assert "hello" in group.commands
+    assert "bad_commands" in capsys.readouterr().err

@@ -257,3 +257,9 @@ def test_token_requests_need_no_csrf_defence(app, token_for, alice):
         headers={**token_for("alice"), "Origin": "https://elsewhere.example"},
     )
     assert response.status_code == 201
+
+
+def test_a_bearer_token_wins_over_the_session_cookie(login, token_for, alice, bob):
+    client = login("alice")
+    me = client.get("/api/me", headers=token_for("bob"))
+    assert me.json["name"] == "bob"

@@ -36,7 +36,7 @@ def test_signing_in_with_the_form_opens_the_start_page(client, alice):
 
 def test_the_form_without_a_csrf_token_is_refused(client, alice):
     response = client.post("/login", data={"username": "alice", "password": PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert client.get("/api/me").status_code == 401
 
 
@@ -71,7 +71,7 @@ def test_after_sign_in_only_local_paths_are_followed(client, alice, target, expe
 
 def test_sign_out_needs_the_form_token(login, alice):
     client = login("alice")
-    assert client.post("/logout").status_code == 400
+    assert client.post("/logout").status_code == 403
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert response.status_code == 302
     assert client.get("/api/me").status_code == 401
@@ -81,3 +81,9 @@ def test_errors_on_pages_are_html_for_browsers(client):
     response = client.get("/no-such-page", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+
+
+def test_the_stylesheet_is_served(client):
+    response = client.get("/static/hub.css")
+    assert response.status_code == 200
+    assert response.mimetype == "text/css"

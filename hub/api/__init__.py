@@ -8,11 +8,12 @@ from hub.api import errors
 
 
 def init_app(app: Flask) -> None:
-    from hub.api import accounts, health, providers, session
+    from hub.api import accounts, audit_log, health, integrations, providers, session, sharing
 
     api = Blueprint("api", __name__, url_prefix="/api")
-    for module in (session, accounts, providers):
+    for module in (session, accounts, providers, integrations, sharing, audit_log):
         module.register(api)
+    health.register_openapi(api)
     app.register_blueprint(api)
     health.register(app)
     errors.register(app)

@@ -40,10 +40,7 @@ def error_response(
         body = render_template("error.html", status=status, code=code, message=message)
         response = Response(body, status=status, mimetype="text/html")
     else:
-        error: dict = {"code": code, "message": message}
-        if fields:
-            error["fields"] = fields
-        response = jsonify({"error": error})
+        response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
         response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -62,7 +59,7 @@ def _hub_error(exc: HubError) -> Response:
 
 
 def _csrf_error(exc: CSRFError) -> Response:
-    return error_response(400, "csrf_failed", f"the form expired or was forged: {exc.description}")
+    return error_response(403, "csrf_failed", f"the form expired or was forged: {exc.description}")
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
+from hub import openapi
 from hub.db import database
 
 log = logging.getLogger(__name__)
@@ -20,3 +21,13 @@ def register(app: Flask) -> None:
             log.warning("health check: database unreachable: %s", type(exc).__name__)
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": "ok"}), 200
+
+
+def register_openapi(api: Blueprint) -> None:
+    @api.get("/openapi.json")
+    def openapi_document() -> Response:
+        """The OpenAPI 3.1 document of this API."""
+        state = current_app.extensions["hub"]
+        if state.openapi is None:
+            state.openapi = openapi.build(current_app)
+        return jsonify(state.openapi)

@@ -125,15 +125,27 @@ def decode_cursor(cursor: str | None) -> int | None:
     return after
 
 
-def page(query_set: Any, key: Any, params: PageQuery, render: Callable[[Any], dict]) -> dict:
-    """One page of ``query_set`` ordered by the integer column ``key``: ``{items, nextCursor}``."""
+def page(
+    query_set: Any,
+    key: Any,
+    params: PageQuery,
+    render: Callable[[Any], dict],
+    *,
+    newest_first: bool = False,
+    render_all: Callable[[list[Any]], list[dict]] | None = None,
+) -> dict:
+    """One page of ``query_set`` ordered by the integer column ``key``: ``{items, nextCursor}``.
+
+    ``render_all`` renders the whole page at once (to batch the queries rendering needs).
+    """
     after = decode_cursor(params.cursor)
     if after is not None:
-        query_set = query_set.where(key > after)
-    rows = list(query_set.order_by(key).limit(params.limit + 1))
+        query_set = query_set.where(key < after if newest_first else key > after)
+    order = key.desc() if newest_first else key
+    rows = list(query_set.order_by(order).limit(params.limit + 1))
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     return {
-        "items": [render(row) for row in rows],
+        "items": render_all(rows) if render_all else [render(row) for row in rows],
         "nextCursor": encode_cursor(rows[-1].__data__[key.name]) if more else None,
     }

@@ -1,0 +1,178 @@
+"""Connections: the credentials of one holder (a user, or everyone for ``shared``) for one
+integration, their status, and setting them by hand (API keys, basic, bearer, dev-mode tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import current_app
+
+from hub import audit
+from hub.access import RANK
+from hub.db import isoformat, utcnow, write_transaction
+from hub.errors import Forbidden, NotFound, ValidationError
+from hub.events import ConnectionEvent
+from hub.models import Connection, Integration, User
+
+SHARED = "shared"
+
+# The credential fields each auth type takes, and which of them are required.
+CREDENTIAL_FIELDS: dict[str, dict[str, bool]] = {
+    "oauth2": {
+        "accessToken": True,
+        "refreshToken": False,
+        "expiresIn": False,
+        "tokenType": False,
+        "scope": False,
+    },
+    "apikey": {"apiKey": True},
+    "basic": {"username": True, "password": True},
+    "bearer": {"token": True},
+}
+
+
+def holder_for(integration: Integration, user: User) -> str:
+    return SHARED if integration.connection_mode == "shared" else f"user:{user.principal_id}"
+
+
+def connection_for(integration: Integration, user: User) -> Connection | None:
+    """The connection the caller uses: their own (per-user) or the shared one."""
+    return Connection.get_or_none(
+        Connection.integration == integration, Connection.holder == holder_for(integration, user)
+    )
+
+
+def require_holder_access(integration: Integration, level: str) -> None:
+    """Changing the shared connection needs ``manage``; one's own per-user connection ``use``."""
+    if integration.connection_mode == "shared" and RANK[level] < RANK["manage"]:
+        raise Forbidden("only those with manage access can change the shared connection")
+
+
+def set_credentials(
+    integration: Integration, user: User, level: str, values: dict[str, Any]
+) -> Connection:
+    """Store credentials typed in by hand; the connection becomes ``connected``."""
+    require_holder_access(integration, level)
+    fields = CREDENTIAL_FIELDS[integration.auth_type]
+    problems = {
+        name: "required" for name, required in fields.items() if required and not values.get(name)
+    }
+    problems.update(
+        {
+            name: f"not used with authType {integration.auth_type}"
+            for name in values
+            if name not in fields
+        }
+    )
+    if problems:
+        raise ValidationError(
+            f"these credentials do not fit authType {integration.auth_type}", fields=problems
+        )
+    holder = holder_for(integration, user)
+    now = utcnow()
+    with write_transaction():
+        connection = Connection.get_or_none(
+            Connection.integration == integration, Connection.holder == holder
+        )
+        if connection is None:
+            connection = Connection.create(
+                integration=integration,
+                user=None if holder == SHARED else user,
+                holder=holder,
+            )
+        _clear(connection)
+        if integration.auth_type == "oauth2":
+            connection.set_secret("access_token", values["accessToken"])
+            connection.set_secret("refresh_token", values.get("refreshToken"))
+            connection.token_type = values.get("tokenType") or "Bearer"
+            connection.scope = values.get("scope")
+            if values.get("expiresIn"):
+                connection.expires_at = now + dt.timedelta(seconds=int(values["expiresIn"]))
+        else:
+            connection.set_secret("credentials", json.dumps(values))
+        connection.status = "connected"
+        connection.updated_at = connection.last_refreshed_at = now
+        connection.save()
+        audit.record(
+            "connection.set",
+            actor=user.principal_id,
+            target_type="connection",
+            target_id=connection.id,
+            integration=integration,
+            details={"holder": holder, "authType": integration.auth_type},
+        )
+    notify("hub_connection_connected", integration, connection, user)
+    return connection
+
+
+def disconnect(integration: Integration, user: User, level: str) -> None:
+    """Remove the caller's connection (or the shared one, with manage access)."""
+    require_holder_access(integration, level)
+    connection = connection_for(integration, user)
+    if connection is None:
+        raise NotFound("there is no connection to remove")
+    with write_transaction():
+        connection.delete_instance()
+        audit.record(
+            "connection.delete",
+            actor=user.principal_id,
+            target_type="connection",
+            target_id=connection.id,
+            integration=integration,
+            details={"holder": connection.holder},
+        )
+    notify("hub_connection_disconnected", integration, connection, user)
+
+
+def _clear(connection: Connection) -> None:
+    for name in ("access_token", "refresh_token", "credentials"):
+        connection.set_secret(name, None)
+    connection.token_type = connection.scope = connection.expires_at = None
+    connection.last_error = connection.retry_refresh_at = None
+    connection.refresh_failures = 0
+
+
+def status_of(connection: Connection | None) -> str:
+    return "not_connected" if connection is None else connection.status
+
+
+def describe(integration: Integration, connection: Connection | None) -> dict[str, Any]:
+    """A connection as the API shows it: identity and status, never a credential."""
+    data: dict[str, Any] = {
+        "status": status_of(connection),
+        "connectionMode": integration.connection_mode,
+        "authType": integration.auth_type,
+    }
+    if connection is not None:
+        data.update(
+            holder="shared" if connection.holder == SHARED else "user",
+            externalId=connection.external_id,
+            email=connection.email,
+            displayName=connection.display_name,
+            scope=connection.scope,
+            expiresAt=isoformat(connection.expires_at),
+            hasRefreshToken=connection.refresh_token is not None,
+            lastError=connection.last_error,
+            lastRefreshedAt=isoformat(connection.last_refreshed_at),
+            connectedAt=isoformat(connection.created_at),
+            updatedAt=isoformat(connection.updated_at),
+        )
+    return data
+
+
+def notify(hook: str, integration: Integration, connection: Connection, user: User | None) -> None:
+    """Tell plugins about a lifecycle change (after the change is committed)."""
+    event = ConnectionEvent(
+        integration_id=integration.id,
+        integration_slug=integration.slug,
+        provider=integration.provider,
+        holder=connection.holder,
+        user_name=user.principal.name if user is not None else None,
+        status=connection.status,
+        external_id=connection.external_id,
+        email=connection.email,
+        error=connection.last_error,
+    )
+    current_app.extensions["hub"].registry.notify(hook, event=event)

@@ -1,0 +1,392 @@
+"""Integrations: validated against their provider's declaration, created, changed, deleted."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+import peewee
+from flask import current_app
+
+from hub import audit
+from hub.access import can_own
+from hub.accounts import find_principal
+from hub.db import isoformat, utcnow, write_transaction
+from hub.errors import Conflict, Forbidden, ValidationError
+from hub.headers import HeaderContext, expand_headers, validate_headers
+from hub.models import AUTH_TYPES, CONNECTION_MODES, Connection, Integration, Principal, User
+from hub.netguard import check_url
+from hub.providers import Provider
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 scope-token
+OAUTH_ONLY = ("auth_uri", "token_uri", "client_id", "client_secret", "scope")
+URL_FIELDS = {"auth_uri": "authUri", "token_uri": "tokenUri", "api_base_uri": "apiBaseUri"}
+# Columns an API caller may set, by their camelCase names.
+FIELD_NAMES = {
+    "slug": "slug",
+    "name": "name",
+    "provider": "provider",
+    "auth_type": "authType",
+    "connection_mode": "connectionMode",
+    "owner_id": "ownerId",
+    "auth_uri": "authUri",
+    "token_uri": "tokenUri",
+    "client_id": "clientId",
+    "client_secret": "clientSecret",
+    "scope": "scope",
+    "api_base_uri": "apiBaseUri",
+    "headers": "headers",
+    "settings": "settings",
+}
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63]
+    return slug or "integration"
+
+
+def registry() -> Any:
+    return current_app.extensions["hub"].registry
+
+
+class Problems:
+    """Collects every field error of one request, so the caller sees them all at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, message)
+
+    def check(self, field: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ValidationError as exc:
+            for name, message in (exc.fields or {field: exc.message}).items():
+                self.add(name, message)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            names = ", ".join(self.fields)
+            raise ValidationError(f"invalid integration: {names}", fields=self.fields)
+
+
+def validate(values: dict[str, Any]) -> tuple[dict[str, Any], Provider]:
+    """Check a complete set of integration values (snake_case) against its provider; return
+    them normalised. Raises one :class:`ValidationError` naming every offending field."""
+    problems = Problems()
+    provider = registry().provider(values["provider"])
+    if provider is None:
+        installed = ", ".join(sorted(registry().providers))
+        problems.add("provider", f"unknown provider {values['provider']!r}; installed: {installed}")
+        problems.raise_if_any()
+    values = dict(values)
+    if values.get("auth_type") is None:
+        values["auth_type"] = provider.auth_types[0]
+    auth_type = values["auth_type"]
+    if auth_type not in AUTH_TYPES:
+        problems.add("authType", f"must be one of {', '.join(AUTH_TYPES)}")
+    elif auth_type not in provider.auth_types:
+        problems.add(
+            "authType",
+            f"provider {provider.name} supports {', '.join(provider.auth_types)}, not {auth_type}",
+        )
+    if values["connection_mode"] not in CONNECTION_MODES:
+        problems.add("connectionMode", f"must be one of {', '.join(CONNECTION_MODES)}")
+    name = values["name"].strip() if isinstance(values["name"], str) else ""
+    if not name or CONTROL.search(name):
+        problems.add("name", "must be 1-200 characters without control characters")
+    values["name"] = name
+    if not SLUG.match(values["slug"] or ""):
+        problems.add(
+            "slug",
+            "use 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit",
+        )
+    allow_private = current_app.config["ALLOW_PRIVATE_ADDRESSES"]
+    for column, field in URL_FIELDS.items():
+        if values.get(column) is not None:
+            values[column] = problems.check(
+                field, check_url, values[column], field, allow_private=allow_private
+            )
+    if auth_type == "oauth2":
+        oauth2 = provider.oauth2
+        if oauth2 is not None and oauth2.authorize_url is None and not values.get("auth_uri"):
+            problems.add("authUri", f"required: provider {provider.name} has no default")
+        if oauth2 is not None and oauth2.token_url is None and not values.get("token_uri"):
+            problems.add("tokenUri", f"required: provider {provider.name} has no default")
+    else:
+        for column in OAUTH_ONLY:
+            if values.get(column):
+                problems.add(
+                    FIELD_NAMES[column], f"only used with authType oauth2, not {auth_type}"
+                )
+    if provider.api_endpoint is None and not values.get("api_base_uri"):
+        problems.add("apiBaseUri", f"required: provider {provider.name} has no default")
+    for column in ("client_id", "scope"):
+        if values.get(column) is not None and CONTROL.search(values[column]):
+            problems.add(FIELD_NAMES[column], "must not contain control characters")
+    if values.get("scope") and not all(SCOPE_TOKEN.match(t) for t in values["scope"].split()):
+        problems.add("scope", "space-separated scope tokens of printable ASCII")
+    values["headers"] = (
+        problems.check("headers", validate_headers, values["headers"], registry().header_variables)
+        or {}
+    )
+    values["settings"] = _validate_settings(provider, values["settings"], problems, allow_private)
+    problems.raise_if_any()
+    return values, provider
+
+
+def _validate_settings(
+    provider: Provider, settings: Mapping[str, Any], problems: Problems, allow_private: bool
+) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    declared = {s.name: s for s in provider.settings}
+    for key, value in settings.items():
+        field = f"settings.{key}"
+        if key == "endpoints":
+            clean["endpoints"] = _validate_endpoints(provider, value, problems, allow_private)
+            continue
+        setting = declared.get(key)
+        if setting is None:
+            known = ", ".join(sorted(declared)) or "none"
+            problems.add(field, f"unknown setting of provider {provider.name}; known: {known}")
+            continue
+        if value is None:
+            continue
+        if setting.type == "boolean" and not isinstance(value, bool):
+            problems.add(field, "must be true or false")
+        elif setting.type == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.add(field, "must be an integer")
+        elif setting.type == "choice" and value not in setting.choices:
+            problems.add(field, f"must be one of {', '.join(map(str, setting.choices))}")
+        elif setting.type in ("string", "url"):
+            if not isinstance(value, str) or len(value) > 2048 or CONTROL.search(value):
+                problems.add(field, "must be a string of at most 2048 characters")
+                continue
+            if setting.type == "url":
+                value = problems.check(field, check_url, value, field, allow_private=allow_private)
+        clean[key] = value
+    for setting in provider.settings:
+        if setting.required and clean.get(setting.name) in (None, ""):
+            problems.add(f"settings.{setting.name}", f"required by provider {provider.name}")
+    return clean
+
+
+def _validate_endpoints(
+    provider: Provider, endpoints: object, problems: Problems, allow_private: bool
+) -> dict[str, str]:
+    if not isinstance(endpoints, dict):
+        problems.add("settings.endpoints", "must be an object of endpoint name to base URL")
+        return {}
+    clean = {}
+    for name, url in endpoints.items():
+        field = f"settings.endpoints.{name}"
+        if name not in provider.endpoints:
+            known = ", ".join(sorted(provider.endpoints)) or "none"
+            problems.add(
+                field, f"provider {provider.name} has no endpoint {name!r}; known: {known}"
+            )
+            continue
+        clean[name] = problems.check(field, check_url, url, field, allow_private=allow_private)
+    return clean
+
+
+# -- create, update, delete --------------------------------------------------------------------
+
+
+def resolve_owner(user: User, owner_name: str | None) -> Principal:
+    if owner_name is None:
+        return user.principal
+    owner = find_principal(owner_name)
+    if owner is None:
+        raise ValidationError(
+            "unknown owner", fields={"ownerId": f"no user or team named {owner_name!r}"}
+        )
+    if not can_own(user, owner):
+        raise Forbidden(
+            "integrations can be owned by yourself or a team you belong to",
+            fields={"ownerId": "not yours"},
+        )
+    return owner
+
+
+def create(user: User, fields: dict[str, Any]) -> Integration:
+    owner = resolve_owner(user, fields.pop("owner_id", None))
+    secret = fields.pop("client_secret", None)
+    fields.setdefault("slug", None)
+    if fields["slug"] is None and isinstance(fields.get("name"), str):
+        fields["slug"] = slugify(fields["name"])
+    values, _ = validate({**fields, "client_secret": secret})
+    values.pop("client_secret", None)
+    try:
+        with write_transaction():
+            integration = Integration.create(owner=owner.id, created_by=user, **values)
+            integration.set_secret("client_secret", secret)
+            integration.save()
+            audit.record(
+                "integration.create",
+                actor=user.principal_id,
+                target_type="integration",
+                target_id=f"{owner.name}:{integration.slug}",
+                integration=integration,
+                details={"provider": integration.provider, "authType": integration.auth_type},
+            )
+    except peewee.IntegrityError as exc:
+        raise _duplicate(owner, values["slug"]) from exc
+    integration.owner = owner
+    return integration
+
+
+def update(
+    user: User, integration: Integration, level: str, changes: dict[str, Any]
+) -> Integration:
+    """Apply a PATCH; ``changes`` holds only the fields the caller sent (snake_case)."""
+    if "provider" in changes and changes["provider"] != integration.provider:
+        raise ValidationError(
+            "the provider cannot be changed",
+            fields={"provider": "create a new integration for another provider"},
+        )
+    owner = integration.owner
+    if "owner_id" in changes and changes["owner_id"] != owner.name:
+        if level != "manage":
+            raise Forbidden("moving an integration to another owner needs manage access")
+        owner = resolve_owner(user, changes["owner_id"])
+    secret_sent = "client_secret" in changes
+    secret = changes.pop("client_secret", None)
+    changes.pop("owner_id", None)
+    current = {
+        column: getattr(integration, column)
+        for column in FIELD_NAMES
+        if column not in ("owner_id", "client_secret")
+    }
+    merged = {**current, **changes}
+    if merged["auth_type"] != "oauth2" and changes.get("auth_type"):
+        for column in OAUTH_ONLY:
+            if column not in changes:
+                merged[column] = None
+    values, _ = validate({**merged, "client_secret": secret})
+    values.pop("client_secret", None)
+    auth_changed = values["auth_type"] != integration.auth_type
+    try:
+        with write_transaction():
+            for column, value in values.items():
+                setattr(integration, column, value)
+            integration.owner = owner.id
+            if secret_sent:
+                integration.set_secret("client_secret", secret)
+            elif auth_changed and values["auth_type"] != "oauth2":
+                integration.set_secret("client_secret", None)
+            integration.updated_at = utcnow()
+            integration.save()
+            if auth_changed:
+                # Credentials of another auth type are useless now: nobody must use them.
+                Connection.delete().where(Connection.integration == integration).execute()
+            audit.record(
+                "integration.update",
+                actor=user.principal_id,
+                target_type="integration",
+                target_id=f"{owner.name}:{integration.slug}",
+                integration=integration,
+                details={
+                    "fields": sorted(
+                        FIELD_NAMES[c]
+                        for c in [*changes, *(["client_secret"] if secret_sent else [])]
+                    )
+                },
+            )
+    except peewee.IntegrityError as exc:
+        raise _duplicate(owner, values["slug"]) from exc
+    integration.owner = owner
+    return integration
+
+
+def delete(user: User, integration: Integration) -> None:
+    with write_transaction():
+        audit.record(
+            "integration.delete",
+            actor=user.principal_id,
+            target_type="integration",
+            target_id=f"{integration.owner.name}:{integration.slug}",
+            integration=integration,
+            details={"provider": integration.provider},
+        )
+        integration.delete_instance()
+
+
+def _duplicate(owner: Principal, slug: str) -> Conflict:
+    return Conflict(
+        f"{owner.name} already has an integration {slug!r}",
+        fields={"slug": "taken for this owner"},
+    )
+
+
+# -- header templates --------------------------------------------------------------------------
+
+
+def header_context(
+    integration: Integration, user: User | None, connection: Connection | None
+) -> HeaderContext:
+    """What ``${...}`` in this integration's header templates expands to for ``user``."""
+    return HeaderContext(
+        user_id=user.principal_id if user else None,
+        user_name=user.principal.name if user else None,
+        user_email=user.email if user else None,
+        tenant_id=str(current_app.config.get("TENANT_ID") or ""),
+        integration_slug=integration.slug,
+        integration_owner=integration.owner.name,
+        connection_external_id=connection.external_id if connection else None,
+    )
+
+
+def expanded_headers(
+    integration: Integration, user: User | None, connection: Connection | None
+) -> dict[str, str]:
+    """The integration's headers for one request; refuses values with control characters."""
+    return expand_headers(
+        integration.headers or {},
+        header_context(integration, user, connection),
+        registry().header_variables,
+    )
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def render(integration: Integration, level: str, connection: Connection | None) -> dict[str, Any]:
+    """An integration as the API shows it; secrets only as ``hasClientSecret``."""
+    owner = integration.owner
+    data = {
+        "id": integration.id,
+        "naturalId": f"{owner.name}:{integration.slug}",
+        "slug": integration.slug,
+        "name": integration.name,
+        "provider": integration.provider,
+        "authType": integration.auth_type,
+        "connectionMode": integration.connection_mode,
+        "ownerId": owner.name,
+        "ownerType": owner.kind,
+        "authUri": integration.auth_uri,
+        "tokenUri": integration.token_uri,
+        "clientId": integration.client_id,
+        "hasClientSecret": integration.client_secret is not None,
+        "scope": integration.scope,
+        "apiBaseUri": integration.api_base_uri,
+        "headers": integration.headers or {},
+        "settings": integration.settings or {},
+        "status": "not_connected" if connection is None else connection.status,
+        "statusMessage": connection.last_error if connection is not None else None,
+        "access": level,
+        "hasIcon": integration.icon is not None,
+        "iconUrl": f"/api/integrations/{integration.id}/icon",
+        "createdAt": isoformat(integration.created_at),
+        "updatedAt": isoformat(integration.updated_at),
+    }
+    if integration.auth_type == "oauth2":
+        data["redirectUri"] = current_app.config["PUBLIC_URL"] + "/oauth2/callback"
+    return data
