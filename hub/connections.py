@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from flask import current_app
 
-from hub import audit
+from hub import audit, oauth
 from hub.access import RANK
 from hub.db import isoformat, utcnow, write_transaction
-from hub.errors import Forbidden, NotFound, ValidationError
-from hub.events import ConnectionEvent
+from hub.errors import Forbidden, HubError, NotFound, ValidationError
+from hub.events import notify
 from hub.models import Connection, Integration, User
 
 SHARED = "shared"
+log = logging.getLogger(__name__)
 
 # The credential fields each auth type takes, and which of them are required.
 CREDENTIAL_FIELDS: dict[str, dict[str, bool]] = {
@@ -113,6 +115,7 @@ def disconnect(integration: Integration, user: User, level: str) -> None:
     connection = connection_for(integration, user)
     if connection is None:
         raise NotFound("there is no connection to remove")
+    revoked = revoke_at_provider(integration, connection)
     with write_transaction():
         connection.delete_instance()
         audit.record(
@@ -121,9 +124,26 @@ def disconnect(integration: Integration, user: User, level: str) -> None:
             target_type="connection",
             target_id=connection.id,
             integration=integration,
-            details={"holder": connection.holder},
+            details={"holder": connection.holder, "revoked": revoked},
         )
     notify("hub_connection_disconnected", integration, connection, user)
+
+
+def revoke_at_provider(integration: Integration, connection: Connection) -> bool:
+    """Revoke an OAuth grant where the provider supports it; a failure does not keep anyone
+    from disconnecting (the hub forgets the tokens either way), it is only logged."""
+    if integration.auth_type != "oauth2":
+        return False
+    provider = current_app.extensions["hub"].registry.provider(integration.provider)
+    token = connection.get_secret("refresh_token") or connection.get_secret("access_token")
+    if provider is None or provider.oauth2 is None or token is None:
+        return False
+    hint = "refresh_token" if connection.refresh_token is not None else "access_token"
+    try:
+        return oauth.revoke(oauth.resolve(provider, integration), token, hint)
+    except HubError as exc:
+        log.warning("revoking connection %s failed: %s", connection.id, exc.message)
+        return False
 
 
 def _clear(connection: Connection) -> None:
@@ -160,19 +180,3 @@ def describe(integration: Integration, connection: Connection | None) -> dict[st
             updatedAt=isoformat(connection.updated_at),
         )
     return data
-
-
-def notify(hook: str, integration: Integration, connection: Connection, user: User | None) -> None:
-    """Tell plugins about a lifecycle change (after the change is committed)."""
-    event = ConnectionEvent(
-        integration_id=integration.id,
-        integration_slug=integration.slug,
-        provider=integration.provider,
-        holder=connection.holder,
-        user_name=user.principal.name if user is not None else None,
-        status=connection.status,
-        external_id=connection.external_id,
-        email=connection.email,
-        error=connection.last_error,
-    )
-    current_app.extensions["hub"].registry.notify(hook, event=event)

@@ -18,7 +18,7 @@ from hub.errors import Conflict, Forbidden, ValidationError
 from hub.headers import HeaderContext, expand_headers, validate_headers
 from hub.models import AUTH_TYPES, CONNECTION_MODES, Connection, Integration, Principal, User
 from hub.netguard import check_url
-from hub.providers import Provider
+from hub.providers import Provider, render_url
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
@@ -324,6 +324,43 @@ def _duplicate(owner: Principal, slug: str) -> Conflict:
         f"{owner.name} already has an integration {slug!r}",
         fields={"slug": "taken for this owner"},
     )
+
+
+# -- resolved values -----------------------------------------------------------------------------
+
+
+def setting_values(provider: Provider, integration: Integration) -> dict[str, Any]:
+    """Every declared setting's value for this integration: its own, else the default."""
+    stored = integration.settings or {}
+    return {s.name: stored.get(s.name, s.default) for s in provider.settings}
+
+
+def endpoints_of(provider: Provider, integration: Integration) -> dict[str, str]:
+    """Base URLs of the provider's named endpoints, after ``settings.endpoints`` overrides."""
+    values = setting_values(provider, integration)
+    overrides = (integration.settings or {}).get("endpoints") or {}
+    endpoints = {}
+    for name, template in provider.endpoints.items():
+        url = overrides.get(name) or render_url(template, values)
+        endpoints[name] = url.rstrip("/")
+    return endpoints
+
+
+def template_values(provider: Provider, integration: Integration) -> dict[str, Any]:
+    """What ``{placeholders}`` in the provider's URL templates are filled with."""
+    values = setting_values(provider, integration)
+    for name, url in endpoints_of(provider, integration).items():
+        values[f"endpoints.{name}"] = url
+    return values
+
+
+def api_base_uri(provider: Provider, integration: Integration) -> str | None:
+    """The proxy target: the integration's ``apiBaseUri``, else the provider's API endpoint."""
+    if integration.api_base_uri:
+        return integration.api_base_uri
+    if provider.api_endpoint is None:
+        return None
+    return endpoints_of(provider, integration)[provider.api_endpoint]
 
 
 # -- header templates --------------------------------------------------------------------------

@@ -38,6 +38,8 @@ def serve(
         "graceful_timeout": 30,
         "keepalive": 5,
         "accesslog": "-" if access_log else None,
+        # Path without the query string: an OAuth callback's query holds a one-time code.
+        "access_log_format": '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         "errorlog": "-",
         "proc_name": "hub",
         # One fixed control-socket path per user would collide between two hubs on a host.

@@ -49,6 +49,9 @@ ROUTES = [
     ("GET", "/connection", {}, "use", {200}),
     ("POST", "/connection", {"json": {"token": "static-token"}}, "use", {200}),
     ("DELETE", "/connection", {}, "use", {204}),
+    # The integration uses bearer tokens: OAuth routes answer 400 once access is granted.
+    ("GET", "/connect", {}, "use", {400}),
+    ("POST", "/connection/refresh", {}, "use", {400}),
     ("GET", "/shares", {}, "use", {200}),
     ("PUT", "/shares/bystander", {"json": {"access": "use"}}, "manage", {200}),
     ("DELETE", "/shares/sharee-use", {}, "manage", {204}),

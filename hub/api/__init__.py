@@ -8,10 +8,19 @@ from hub.api import errors
 
 
 def init_app(app: Flask) -> None:
-    from hub.api import accounts, audit_log, health, integrations, providers, session, sharing
+    from hub.api import (
+        accounts,
+        audit_log,
+        connect,
+        health,
+        integrations,
+        providers,
+        session,
+        sharing,
+    )
 
     api = Blueprint("api", __name__, url_prefix="/api")
-    for module in (session, accounts, providers, integrations, sharing, audit_log):
+    for module in (session, accounts, providers, integrations, sharing, connect, audit_log):
         module.register(api)
     health.register_openapi(api)
     app.register_blueprint(api)

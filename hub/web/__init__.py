@@ -15,7 +15,10 @@ web = Blueprint("web", __name__, template_folder="templates", static_folder="sta
 
 
 def init_app(app: Flask) -> None:
+    from hub.web.oauth import oauth
+
     app.register_blueprint(web)
+    app.register_blueprint(oauth)
 
 
 def safe_next(target: str | None) -> str:

@@ -1,0 +1,281 @@
+"""Connecting an integration through OAuth2: start (a stored, single-use transaction), the
+one-time link for API clients, and the callback (SECURITY 1-7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import peewee
+
+from hub import audit
+from hub.access import require
+from hub.connections import holder_for, require_holder_access
+from hub.crypto import Secret
+from hub.db import utcnow, write_transaction
+from hub.errors import HubError, NotFound, ValidationError
+from hub.events import notify
+from hub.models import Connection, Integration, OAuthTransaction, Principal, User
+from hub.oauth import (
+    TRANSACTION_LIFETIME,
+    OAuthClient,
+    Profile,
+    TokenError,
+    authorization,
+    digest,
+    exchange_code,
+    lookup_profile,
+    redirect_uri,
+    resolve,
+)
+from hub.plugins import PluginRegistry
+from hub.providers import Provider
+from hub.tokens import store_grant
+
+LINK = "connect_link"
+AUTHORIZE = "authorize"
+
+
+class CallbackFailed(HubError):
+    """The callback cannot complete; nothing was stored. ``integration`` when it is known."""
+
+    status = 400
+    code = "oauth_failed"
+
+    def __init__(
+        self, message: str, integration: Integration | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.integration = integration
+
+
+def safe_return_to(path: str | None, default: str = "/") -> str:
+    """A local path only: no scheme, no host, no ``//`` or backslash tricks."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return default
+    if any(ord(c) < 0x20 or c == "\x7f" for c in path):
+        return default
+    return path[:500]
+
+
+def start(
+    provider: Provider,
+    integration: Integration,
+    user: User,
+    level: str,
+    *,
+    session_nonce: str,
+    return_to: str | None,
+) -> str:
+    """Create the transaction and return the provider's authorization URL."""
+    _check_can_connect(integration, level)
+    client = resolve(provider, integration)  # a missing client is an error before any redirect
+    grant = authorization(client)
+    with write_transaction():
+        transaction = OAuthTransaction.create(
+            state_hash=digest(grant.state),
+            kind=AUTHORIZE,
+            integration=integration,
+            user=user,
+            holder=holder_for(integration, user),
+            provider=provider.name,
+            redirect_uri=redirect_uri(),
+            issuer=client.settings.issuer,
+            return_to=safe_return_to(return_to),
+            session_binding=digest(session_nonce),
+            expires_at=utcnow() + TRANSACTION_LIFETIME,
+        )
+        transaction.set_secret("code_verifier", grant.code_verifier)
+        transaction.save()
+        OAuthTransaction.delete().where(
+            OAuthTransaction.expires_at < utcnow() - dt.timedelta(days=1)
+        ).execute()
+    return grant.url
+
+
+def _check_can_connect(integration: Integration, level: str) -> None:
+    if integration.auth_type != "oauth2":
+        raise ValidationError(
+            f"this integration uses {integration.auth_type}: set its credentials with "
+            "POST /api/integrations/{id}/connection",
+            fields={"authType": "not oauth2"},
+        )
+    require_holder_access(integration, level)
+
+
+def create_link(
+    integration: Integration, user: User, level: str, return_to: str | None
+) -> tuple[str, dt.datetime]:
+    """A one-time token for ``/oauth2/start``, for callers who hold only an API token."""
+    _check_can_connect(integration, level)
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + TRANSACTION_LIFETIME
+    with write_transaction():
+        OAuthTransaction.create(
+            state_hash=digest(token),
+            kind=LINK,
+            integration=integration,
+            user=user,
+            holder=holder_for(integration, user),
+            provider=integration.provider,
+            redirect_uri=redirect_uri(),
+            return_to=safe_return_to(return_to),
+            expires_at=expires,
+        )
+    return token, expires
+
+
+def redeem_link(token: str, user: User) -> tuple[Integration, str]:
+    """Use a one-time link (once, in time, by the same user); return its integration."""
+    transaction = _take(token, LINK)
+    if transaction.user_id != user.principal_id:
+        raise CallbackFailed("this link was made for another user: sign in as that user")
+    integration = _integration(transaction.integration_id)
+    return integration, transaction.return_to
+
+
+def _take(secret: str, kind: str) -> OAuthTransaction:
+    """Find an unused, unexpired transaction by its secret and mark it used, atomically."""
+    if not secret or len(secret) > 200:
+        raise CallbackFailed("the sign-in state is missing: start connecting again")
+    transaction = OAuthTransaction.get_or_none(
+        OAuthTransaction.state_hash == digest(secret), OAuthTransaction.kind == kind
+    )
+    if transaction is None:
+        raise CallbackFailed("unknown sign-in state: start connecting again")
+    with write_transaction():
+        claimed = (
+            OAuthTransaction.update(used_at=utcnow())
+            .where(OAuthTransaction.id == transaction.id, OAuthTransaction.used_at.is_null())
+            .execute()
+        )
+    if not claimed:
+        raise CallbackFailed("this sign-in was already used: start connecting again")
+    if transaction.expires_at < utcnow():
+        raise CallbackFailed("this sign-in expired (10 minutes): start connecting again")
+    return transaction
+
+
+def _integration(integration_id: int) -> Integration:
+    integration = (
+        Integration.select(Integration, Principal)
+        .join(Principal, on=(Integration.owner == Principal.id))
+        .where(Integration.id == integration_id)
+        .first()
+    )
+    if integration is None:
+        raise CallbackFailed("the integration was deleted meanwhile")
+    return integration
+
+
+@dataclass(frozen=True)
+class Connected:
+    integration: Integration
+    connection: Connection
+    return_to: str
+
+
+def finish(
+    args: Mapping[str, str],
+    user: User | None,
+    session_nonce: str | None,
+    registry: PluginRegistry,
+) -> Connected:
+    """Complete the flow from the callback's query; raise :class:`CallbackFailed`."""
+    transaction = _take(args.get("state", ""), AUTHORIZE)
+    if user is None or transaction.user_id != user.principal_id:
+        raise CallbackFailed("this sign-in was started by another user or browser session")
+    if not session_nonce or transaction.session_binding != digest(session_nonce):
+        raise CallbackFailed("this sign-in was started in another browser session")
+    integration = _integration(transaction.integration_id)
+    level = require_or_fail(user, integration)
+    require_holder_access(integration, level)
+    if "error" in args:
+        description = args.get("error_description", "")[:300]
+        reason = args["error"][:100]
+        raise CallbackFailed(
+            f"{integration.name}: the provider answered {reason}"
+            + (f" ({description})" if description else "")
+            + "; nothing was stored",
+            integration,
+            code="access_denied" if reason == "access_denied" else "oauth_failed",
+        )
+    provider = registry.provider(integration.provider)
+    if provider is None:
+        raise CallbackFailed(f"provider {integration.provider} is not installed", integration)
+    client = resolve(provider, integration)
+    if "iss" in args and client.settings.issuer and args["iss"] != client.settings.issuer:
+        raise CallbackFailed(
+            "the answer came from another authorization server than the one asked (iss)",
+            integration,
+        )
+    code = args.get("code")
+    if not code:
+        raise CallbackFailed("the provider sent no authorization code", integration)
+    try:
+        token = exchange_code(
+            client,
+            code,
+            transaction.get_secret("code_verifier")
+            and transaction.get_secret("code_verifier").reveal(),
+        )
+    except TokenError as exc:
+        raise CallbackFailed(f"{client.name} refused the code: {exc}", integration) from None
+    except HubError as exc:
+        raise CallbackFailed(exc.message, integration) from None
+
+    try:
+        profile = lookup_profile(client, Secret(token["access_token"]))
+    except HubError as exc:
+        raise CallbackFailed(exc.message, integration) from None
+    connection = _save(integration, user, transaction.holder, client, token, profile)
+    notify("hub_connection_connected", integration, connection, user)
+    return Connected(integration, connection, transaction.return_to)
+
+
+def require_or_fail(user: User, integration: Integration) -> str:
+    try:
+        return require(user, integration, "use")
+    except (NotFound, HubError) as exc:
+        raise CallbackFailed(exc.message) from None
+
+
+def _save(
+    integration: Integration,
+    user: User,
+    holder: str,
+    client: OAuthClient,
+    token: dict[str, Any],
+    profile: Profile,
+) -> Connection:
+    with write_transaction():
+        connection = Connection.get_or_none(
+            Connection.integration == integration, Connection.holder == holder
+        )
+        if connection is None:
+            try:
+                connection = Connection.create(
+                    integration=integration,
+                    user=None if holder == "shared" else user,
+                    holder=holder,
+                )
+            except peewee.IntegrityError:
+                connection = Connection.get(
+                    Connection.integration == integration, Connection.holder == holder
+                )
+        connection.set_secret("refresh_token", None)
+        connection.set_secret("credentials", None)
+        store_grant(connection, client, token, profile)
+        connection.save()
+        audit.record(
+            "connection.connect",
+            actor=user.principal_id,
+            target_type="connection",
+            target_id=connection.id,
+            integration=integration,
+            details={"holder": holder, "externalId": connection.external_id},
+        )
+    return connection

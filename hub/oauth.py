@@ -1,0 +1,364 @@
+"""The OAuth2 authorization-code flow for every provider, driven by its declaration.
+
+oauthlib builds the authorization URL and the token requests and validates token responses;
+the hub sends them itself (:mod:`hub.transport`) so that the token endpoint's client
+authentication (form body, HTTP Basic, query string or JSON body), a GET refresh, and plain http
+to an *allowed* private address are decided per provider and per request — never by switching
+oauthlib's transport check off for the whole process.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+
+from flask import current_app
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+from oauthlib.oauth2.rfc6749.parameters import prepare_grant_uri
+
+from hub.crypto import Secret
+from hub.db import utcnow
+from hub.errors import ConfigurationError, UpstreamFailed
+from hub.integrations import endpoints_of, template_values
+from hub.models import Integration, ProviderCredential
+from hub.providers import OAuth2Settings, ProfileLookup, Provider, render_url
+from hub.transport import send
+
+STATE_BYTES = 32  # 256 bits
+TRANSACTION_LIFETIME = dt.timedelta(minutes=10)
+
+
+class TokenError(Exception):
+    """The token endpoint answered with an OAuth error (``invalid_grant``, ...)."""
+
+    def __init__(self, error: str, description: str | None, status: int | None) -> None:
+        self.error = error
+        self.description = description
+        self.status = status
+        super().__init__(f"{error}: {description}" if description else error)
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """Everything needed to run OAuth2 for one integration, with every default resolved."""
+
+    provider: Provider
+    settings: OAuth2Settings
+    authorize_url: str
+    token_url: str
+    refresh_url: str
+    revoke_url: str | None
+    client_id: str
+    client_secret: Secret | None
+    scopes: tuple[str, ...]
+    endpoints: dict[str, str]
+    profile: ProfileLookup | None
+
+    @property
+    def name(self) -> str:
+        return self.provider.display_name
+
+
+def redirect_uri() -> str:
+    return current_app.config["PUBLIC_URL"] + "/oauth2/callback"
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def resolve(provider: Provider, integration: Integration) -> OAuthClient:
+    """The effective OAuth2 configuration; a clear error if anything needed is missing."""
+    if provider.oauth2 is None:
+        raise ConfigurationError(f"provider {provider.name} does not offer OAuth2")
+    stored = integration.settings or {}
+    oauth2, profile = provider.oauth2, provider.profile
+    for setting in provider.settings:
+        value = stored.get(setting.name, setting.default)
+        if setting.overrides is None or value is None:
+            continue
+        target, _, attr = setting.overrides.partition(".")
+        if target == "oauth2":
+            oauth2 = replace(oauth2, **{attr: value})
+        elif target == "profile" and profile is not None:
+            profile = replace(profile, **{attr: value})
+    values = template_values(provider, integration)
+
+    def url(own: str | None, template: str | None, field: str) -> str:
+        if own:
+            return own
+        if template is None:
+            raise ConfigurationError(
+                f"the integration needs {field}: provider {provider.name} has no default",
+                fields={field: "required"},
+            )
+        return render_url(template, values)
+
+    token_url = url(integration.token_uri, oauth2.token_url, "tokenUri")
+    client_id, client_secret = client_credentials(provider, integration)
+    scopes = tuple(integration.scope.split()) if integration.scope else oauth2.scopes
+    return OAuthClient(
+        provider=provider,
+        settings=oauth2,
+        authorize_url=url(integration.auth_uri, oauth2.authorize_url, "authUri"),
+        token_url=token_url,
+        refresh_url=render_url(oauth2.refresh_url, values) if oauth2.refresh_url else token_url,
+        revoke_url=render_url(oauth2.revoke_url, values) if oauth2.revoke_url else None,
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=scopes,
+        endpoints=endpoints_of(provider, integration),
+        profile=profile,
+    )
+
+
+def client_credentials(provider: Provider, integration: Integration) -> tuple[str, Secret | None]:
+    """The integration's own client, else ``HUB_<PROVIDER>_CLIENT_ID/SECRET``, else the one an
+    administrator stored; none at all is a clear error before any redirect."""
+    if integration.client_id:
+        return integration.client_id, integration.get_secret("client_secret")
+    prefix = provider.name.upper().replace("-", "_")
+    env_id = current_app.config.get(f"{prefix}_CLIENT_ID")
+    if env_id:
+        env_secret = current_app.config.get(f"{prefix}_CLIENT_SECRET")
+        return str(env_id), Secret(str(env_secret)) if env_secret else None
+    stored = ProviderCredential.get_or_none(ProviderCredential.provider == provider.name)
+    if stored is not None:
+        return stored.client_id, stored.get_secret("client_secret")
+    raise ConfigurationError(
+        f"no OAuth client is configured for {provider.display_name}: set clientId on the "
+        f"integration, HUB_{prefix}_CLIENT_ID / HUB_{prefix}_CLIENT_SECRET, or store one with "
+        f"PUT /api/providers/{provider.name}/credentials",
+        code="client_not_configured",
+    )
+
+
+# -- authorization ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorization:
+    url: str
+    state: str
+    code_verifier: str | None
+
+
+def authorization(client: OAuthClient) -> Authorization:
+    """A fresh authorization URL with its ``state`` and PKCE verifier (S256, never plain)."""
+    state = secrets.token_urlsafe(STATE_BYTES)
+    params: dict[str, Any] = dict(client.settings.authorize_params)
+    verifier = None
+    if client.settings.pkce:
+        verifier = secrets.token_urlsafe(64)
+        challenge = hashlib.sha256(verifier.encode("ascii")).digest()
+        params["code_challenge"] = base64.urlsafe_b64encode(challenge).decode().rstrip("=")
+        params["code_challenge_method"] = "S256"
+    url = prepare_grant_uri(
+        client.authorize_url,
+        client.client_id,
+        "code",
+        redirect_uri=redirect_uri(),
+        scope=client.settings.scope_separator.join(client.scopes) or None,
+        state=state,
+        **params,
+    )
+    return Authorization(url=url, state=state, code_verifier=verifier)
+
+
+# -- token endpoint --------------------------------------------------------------------------
+
+
+def exchange_code(client: OAuthClient, code: str, code_verifier: str | None) -> dict[str, Any]:
+    """Trade an authorization code for tokens."""
+    extra: dict[str, Any] = {}
+    if code_verifier:
+        extra["code_verifier"] = code_verifier
+    body = WebApplicationClient(client.client_id).prepare_request_body(
+        code=code, redirect_uri=redirect_uri(), include_client_id=False, **extra
+    )
+    return _token_request(client, client.token_url, body, "POST", client.settings.token_auth)
+
+
+def refresh(client: OAuthClient, refresh_token: Secret) -> dict[str, Any]:
+    """Trade a refresh token for new tokens, as the provider wants it (POST or GET)."""
+    body = WebApplicationClient(client.client_id).prepare_refresh_body(
+        refresh_token=refresh_token.reveal()
+    )
+    return _token_request(
+        client,
+        client.refresh_url,
+        body,
+        client.settings.refresh_method,
+        client.settings.effective_refresh_auth,
+    )
+
+
+def _token_request(
+    client: OAuthClient, url: str, body: str, method: str, auth_mode: str
+) -> dict[str, Any]:
+    params = dict(_form_pairs(body))
+    params.update(client.settings.token_params)
+    credentials = {"client_id": client.client_id}
+    if client.client_secret is not None:
+        credentials["client_secret"] = client.client_secret.reveal()
+    kwargs: dict[str, Any] = {"headers": {"Accept": "application/json"}}
+    if auth_mode == "basic":
+        kwargs["auth"] = _basic(client)
+    elif auth_mode == "query":
+        url = _with_query(url, credentials)
+    else:
+        params.update(credentials)
+    if method == "GET":
+        url = _with_query(url, params)
+    elif auth_mode == "json":
+        kwargs["json"] = params
+    else:
+        kwargs["data"] = params
+    response = send(method, url, provider=client.name, **kwargs)
+    return parse_token_response(client, response.status_code, response.headers, response.text)
+
+
+def parse_token_response(
+    client: OAuthClient, status: int, headers: Any, text: str
+) -> dict[str, Any]:
+    """Validate a token endpoint answer; :class:`TokenError` for OAuth errors, else
+    :class:`UpstreamFailed` for anything that is not a usable token response."""
+    content_type = headers.get("Content-Type", "")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        kind = (
+            "an HTML page" if "html" in content_type or text.lstrip().startswith("<") else "no JSON"
+        )
+        raise UpstreamFailed(
+            f"{client.name}'s token endpoint answered {status} with {kind} instead of a token"
+        ) from None
+    if not isinstance(data, dict):
+        raise UpstreamFailed(
+            f"{client.name}'s token endpoint answered a JSON {type(data).__name__}"
+        )
+    if "error" in data:
+        raise TokenError(str(data["error"]), _text(data.get("error_description")), status)
+    if status >= 400:
+        raise UpstreamFailed(f"{client.name}'s token endpoint answered {status}")
+    try:
+        token = WebApplicationClient(client.client_id).parse_request_body_response(json.dumps(data))
+    except OAuth2Error as exc:
+        raise TokenError(exc.error, exc.description, status) from None
+    except (ValueError, Warning) as exc:
+        raise UpstreamFailed(f"{client.name}'s token answer is not usable: {exc}") from None
+    return dict(token)
+
+
+def expires_at(client: OAuthClient, token: dict[str, Any]) -> dt.datetime | None:
+    """When the access token expires: ``expires_in``, else the provider's default lifetime."""
+    lifetime = token.get("expires_in")
+    try:
+        seconds = int(lifetime) if lifetime is not None else client.settings.default_token_lifetime
+    except (TypeError, ValueError):
+        seconds = client.settings.default_token_lifetime
+    return None if seconds is None else utcnow() + dt.timedelta(seconds=seconds)
+
+
+# -- profile and revocation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    external_id: str | None
+    email: str | None
+    name: str | None
+
+
+def lookup_profile(client: OAuthClient, access_token: Secret) -> Profile:
+    """Who connected: the provider's profile lookup, read with the new token."""
+    lookup = client.profile
+    if lookup is None:
+        return Profile(None, None, None)
+    url = client.endpoints[lookup.endpoint] + lookup.path
+    response = send(
+        "GET",
+        url,
+        provider=client.name,
+        headers={"Authorization": f"Bearer {access_token.reveal()}", "Accept": "application/json"},
+    )
+    if response.status_code == 401:
+        hint = lookup.unauthorized_hint or "the token was refused"
+        raise UpstreamFailed(f"{client.name} refused the profile lookup (401): {hint}")
+    if response.status_code >= 400:
+        raise UpstreamFailed(f"{client.name}'s profile lookup answered {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError:
+        raise UpstreamFailed(f"{client.name}'s profile lookup did not answer JSON") from None
+    external_id = _dotted(data, lookup.id_field)
+    if external_id is None:
+        raise UpstreamFailed(f"{client.name}'s profile has no {lookup.id_field}")
+    return Profile(
+        external_id=str(external_id),
+        email=_text(_dotted(data, lookup.email_field)),
+        name=_text(_dotted(data, lookup.name_field)),
+    )
+
+
+def revoke(client: OAuthClient, token: Secret, hint: str) -> bool:
+    """Revoke a token at the provider (RFC 7009, or a DELETE with the bearer token)."""
+    if client.revoke_url is None:
+        return False
+    if client.settings.revoke_method == "DELETE":
+        response = send(
+            "DELETE",
+            client.revoke_url,
+            provider=client.name,
+            headers={"Authorization": f"Bearer {token.reveal()}"},
+        )
+    else:
+        data = {"token": token.reveal(), "token_type_hint": hint}
+        kwargs: dict[str, Any] = {"data": data}
+        if client.settings.token_auth == "basic":
+            kwargs["auth"] = _basic(client)
+        else:
+            data["client_id"] = client.client_id
+            if client.client_secret is not None:
+                data["client_secret"] = client.client_secret.reveal()
+        response = send("POST", client.revoke_url, provider=client.name, **kwargs)
+    return response.status_code < 400
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _basic(client: OAuthClient) -> tuple[str, str]:
+    # RFC 6749 2.3.1: both parts form-urlencoded before Basic encoding.
+    secret = client.client_secret.reveal() if client.client_secret else ""
+    return quote_plus(client.client_id), quote_plus(secret)
+
+
+def _form_pairs(body: str) -> list[tuple[str, str]]:
+    return parse_qsl(body, keep_blank_values=True)
+
+
+def _with_query(url: str, params: dict[str, Any]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+def _dotted(data: Any, path: str | None) -> Any:
+    if not path:
+        return None
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)[:1000]

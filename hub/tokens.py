@@ -1,0 +1,203 @@
+"""Token lifecycle: store what a grant returns, refresh ahead of expiry, exactly once at a time.
+
+One refresh per connection at a time, across threads, processes and hosts: the refresh runs with
+the connection row locked (``SELECT … FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite,
+which serialises every writer), re-reads the row, and skips the refresh if another worker already
+did it. Providers that rotate refresh tokens revoke the whole grant when an old one is reused, so
+a lost race would cost the user their connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import peewee
+from flask import current_app
+
+from hub import audit
+from hub.crypto import Secret
+from hub.db import is_postgres, utcnow, write_transaction
+from hub.errors import ReauthRequired, UpstreamFailed, UpstreamTimeout
+from hub.events import notify
+from hub.models import Connection, Integration, User
+from hub.oauth import OAuthClient, Profile, TokenError, expires_at, refresh, resolve
+from hub.providers import Provider
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SKEW = 120  # seconds before expiry that a token counts as expired
+BACKOFF_BASE = 30  # seconds after the first failed refresh; doubles, up to BACKOFF_MAX
+BACKOFF_MAX = 3600
+REAUTH_ERRORS = frozenset({"invalid_grant", "refresh_token_revoked", "unauthorized_client"})
+
+
+def skew() -> dt.timedelta:
+    return dt.timedelta(seconds=int(current_app.config.get("REFRESH_SKEW", DEFAULT_SKEW)))
+
+
+def store_grant(
+    connection: Connection, client: OAuthClient, token: dict[str, Any], profile: Profile | None
+) -> None:
+    """Write what a token response returned (inside the caller's transaction)."""
+    connection.set_secret("access_token", token["access_token"])
+    if token.get("refresh_token"):
+        connection.set_secret("refresh_token", token["refresh_token"])
+    # else: keep the refresh token we had (most providers do not rotate it)
+    connection.token_type = str(token.get("token_type") or "Bearer")[:32]
+    if token.get("scope"):
+        scope = token["scope"]
+        connection.scope = " ".join(scope) if isinstance(scope, list) else str(scope)
+    connection.expires_at = expires_at(client, token)
+    if profile is not None:
+        connection.external_id = profile.external_id
+        connection.email = profile.email
+        connection.display_name = profile.name
+    connection.status = "connected"
+    connection.last_error = None
+    connection.refresh_failures = 0
+    connection.retry_refresh_at = None
+    connection.last_refreshed_at = connection.updated_at = utcnow()
+
+
+def needs_refresh(connection: Connection, newer_than: dt.datetime | None = None) -> bool:
+    if newer_than is not None:
+        return connection.last_refreshed_at is None or connection.last_refreshed_at < newer_than
+    return connection.expires_at is not None and connection.expires_at - skew() <= utcnow()
+
+
+def _locked(connection_id: int) -> Connection | None:
+    query = Connection.select().where(Connection.id == connection_id)
+    if is_postgres():
+        query = query.for_update()
+    return query.first()
+
+
+def ensure_fresh(
+    provider: Provider,
+    integration: Integration,
+    connection: Connection,
+    *,
+    newer_than: dt.datetime | None = None,
+    actor: User | None = None,
+) -> Connection:
+    """The connection with a usable access token, refreshed first if it is about to expire
+    (or, with ``newer_than``, if it was last refreshed before that moment).
+
+    Raises :class:`ReauthRequired` when the grant is gone and :class:`UpstreamFailed` when the
+    provider failed (then later calls back off instead of hammering it).
+    """
+    if connection.status == "needs_reauth":
+        raise _reauth(integration)
+    if integration.auth_type != "oauth2" or not needs_refresh(connection, newer_than):
+        return connection
+    outcome: Exception | None = None
+    event = None
+    with write_transaction():
+        current = _locked(connection.id)
+        if current is None:
+            raise ReauthRequired("the connection was removed; connect again")
+        if current.status == "needs_reauth":
+            raise _reauth(integration)
+        if not needs_refresh(current, newer_than):
+            return current  # another worker refreshed it while we waited for the lock
+        if current.retry_refresh_at is not None and current.retry_refresh_at > utcnow():
+            wait = int((current.retry_refresh_at - utcnow()).total_seconds()) + 1
+            raise UpstreamFailed(
+                f"refreshing failed recently ({current.last_error}); next try in {wait}s",
+                code="refresh_backoff",
+            )
+        refresh_token = current.get_secret("refresh_token")
+        if refresh_token is None:
+            outcome = _grant_lost(current, integration, "no refresh token: connect again", actor)
+            event = "hub_connection_refresh_failed"
+        else:
+            client = resolve(provider, integration)
+            try:
+                token = refresh(client, refresh_token)
+            except TokenError as exc:
+                if exc.error in REAUTH_ERRORS:
+                    outcome = _grant_lost(current, integration, exc.error, actor)
+                else:
+                    outcome = _failed(current, f"the provider refused: {exc}")
+                event = "hub_connection_refresh_failed"
+            except (UpstreamFailed, UpstreamTimeout) as exc:
+                outcome = _failed(current, exc.message)
+                event = "hub_connection_refresh_failed"
+            else:
+                store_grant(current, client, token, None)
+                current.save()
+                audit.record(
+                    "connection.refresh",
+                    actor=actor.principal_id if actor else None,
+                    target_type="connection",
+                    target_id=current.id,
+                    integration=integration,
+                    details={"holder": current.holder},
+                )
+                event = "hub_connection_refreshed"
+    user = current.user if current.user_id else None
+    notify(event, integration, current, user)
+    if outcome is not None:
+        raise outcome
+    return current
+
+
+def _grant_lost(
+    connection: Connection, integration: Integration, reason: str, actor: User | None
+) -> ReauthRequired:
+    connection.status = "needs_reauth"
+    connection.last_error = f"the provider no longer accepts this connection ({reason})"
+    connection.updated_at = utcnow()
+    connection.save()
+    audit.record(
+        "connection.needs_reauth",
+        actor=actor.principal_id if actor else None,
+        target_type="connection",
+        target_id=connection.id,
+        integration=integration,
+        details={"holder": connection.holder, "reason": reason},
+    )
+    return _reauth(integration)
+
+
+def _failed(connection: Connection, message: str) -> UpstreamFailed:
+    connection.refresh_failures += 1
+    delay = min(BACKOFF_BASE * 2 ** (connection.refresh_failures - 1), BACKOFF_MAX)
+    connection.retry_refresh_at = utcnow() + dt.timedelta(seconds=delay)
+    connection.last_error = message[:1000]
+    connection.status = "error"
+    connection.updated_at = utcnow()
+    connection.save()
+    log.warning("refresh of connection %s failed: %s", connection.id, message)
+    return UpstreamFailed(f"refreshing the token failed: {message}")
+
+
+def _reauth(integration: Integration) -> ReauthRequired:
+    return ReauthRequired(
+        f"the connection to {integration.name} must be re-authorised: connect again",
+    )
+
+
+def due_connections(within: dt.timedelta) -> peewee.ModelSelect:
+    """OAuth connections whose access token expires within ``within`` and can be refreshed."""
+    return (
+        Connection.select(Connection, Integration)
+        .join(Integration)
+        .where(
+            Integration.auth_type == "oauth2",
+            Connection.status.in_(["connected", "error"]),
+            Connection.expires_at.is_null(False),
+            Connection.expires_at <= utcnow() + within,
+            Connection.refresh_token.is_null(False),
+        )
+        .order_by(Connection.expires_at)
+    )
+
+
+def access_token(connection: Connection) -> Secret:
+    token = connection.get_secret("access_token")
+    if token is None:
+        raise ReauthRequired("the connection has no access token: connect again")
+    return token
