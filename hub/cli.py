@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from hub.app import build_registry, create_app
 from hub.config import as_bool
 from hub.crypto import CryptoError, generate_key
 from hub.db import database
-from hub.errors import HubError
+from hub.errors import HubError, ReauthRequired
 from hub.plugins import PluginRegistry
 
 ADMIN_NAME = "admin"
@@ -205,6 +206,47 @@ def tokens_create(user: str, name: str) -> None:
     new = run_database(lambda: accounts.create_token(accounts.get_user(user), name))
     click.echo(f"API token {new.token.name!r} for {user} (store it now; it is not shown again):")
     click.echo(new.plaintext)
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+
+@cli.command("refresh")
+@click.option("--due", is_flag=True, help="refresh the tokens that expire soon (for cron)")
+@click.option(
+    "--within", default=600, show_default=True, type=click.IntRange(min=0), help="seconds ahead"
+)
+@with_appcontext
+def refresh_command(due: bool, within: int) -> None:
+    """Refresh OAuth2 access tokens before they expire."""
+    from hub import tokens
+
+    if not due:
+        _fail("say which tokens: --due refreshes those expiring within --within seconds")
+    registry = current_app.extensions["hub"].registry
+    counts = {"refreshed": 0, "needs_reauth": 0, "failed": 0, "skipped": 0}
+
+    def run() -> None:
+        rows = list(tokens.due_connections(datetime.timedelta(seconds=within)))
+        with click.progressbar(rows, label="Refreshing tokens") as bar:
+            for connection in bar:
+                integration = connection.integration
+                provider = registry.provider(integration.provider)
+                if provider is None:
+                    counts["skipped"] += 1
+                    continue
+                try:
+                    tokens.ensure_fresh(
+                        provider, integration, connection, newer_than=None, horizon=within
+                    )
+                    counts["refreshed"] += 1
+                except ReauthRequired:
+                    counts["needs_reauth"] += 1
+                except HubError:
+                    counts["failed"] += 1
+
+    run_database(run)
+    click.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
 
 
 # -- plugins, keys ---------------------------------------------------------------------------

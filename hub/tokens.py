@@ -61,10 +61,15 @@ def store_grant(
     connection.last_refreshed_at = connection.updated_at = utcnow()
 
 
-def needs_refresh(connection: Connection, newer_than: dt.datetime | None = None) -> bool:
+def needs_refresh(
+    connection: Connection, newer_than: dt.datetime | None = None, horizon: int | None = None
+) -> bool:
+    """Whether to refresh: refreshed before ``newer_than`` when given, else expiring within
+    ``horizon`` seconds (default: the configured skew)."""
     if newer_than is not None:
         return connection.last_refreshed_at is None or connection.last_refreshed_at < newer_than
-    return connection.expires_at is not None and connection.expires_at - skew() <= utcnow()
+    ahead = skew() if horizon is None else dt.timedelta(seconds=horizon)
+    return connection.expires_at is not None and connection.expires_at - ahead <= utcnow()
 
 
 def _locked(connection_id: int) -> Connection | None:
@@ -80,6 +85,7 @@ def ensure_fresh(
     connection: Connection,
     *,
     newer_than: dt.datetime | None = None,
+    horizon: int | None = None,
     actor: User | None = None,
 ) -> Connection:
     """The connection with a usable access token, refreshed first if it is about to expire
@@ -90,7 +96,7 @@ def ensure_fresh(
     """
     if connection.status == "needs_reauth":
         raise _reauth(integration)
-    if integration.auth_type != "oauth2" or not needs_refresh(connection, newer_than):
+    if integration.auth_type != "oauth2" or not needs_refresh(connection, newer_than, horizon):
         return connection
     outcome: Exception | None = None
     event = None
@@ -100,7 +106,7 @@ def ensure_fresh(
             raise ReauthRequired("the connection was removed; connect again")
         if current.status == "needs_reauth":
             raise _reauth(integration)
-        if not needs_refresh(current, newer_than):
+        if not needs_refresh(current, newer_than, horizon):
             return current  # another worker refreshed it while we waited for the lock
         if current.retry_refresh_at is not None and current.retry_refresh_at > utcnow():
             wait = int((current.retry_refresh_at - utcnow()).total_seconds()) + 1
