@@ -484,3 +484,66 @@ def test_refresh_due_refreshes_expiring_tokens(app, alice_client, requests_mock,
     assert parse_qs(requests_mock.last_request.text)["grant_type"] == ["refresh_token"]
     again = runner.invoke(args=["refresh", "--due"])
     assert "0 refreshed" in again.output
+
+
+def test_lifecycle_hooks_follow_the_connection(app, alice_client, requests_mock, monkeypatch):
+    events = []
+    registry = app.extensions["hub"].registry
+    monkeypatch.setattr(
+        registry, "notify", lambda hook, **kw: events.append((hook, kw["event"].status))
+    )
+    integration = make_integration(alice_client)
+    connect(alice_client, integration, requests_mock)
+    requests_mock.post(TOKEN, json=token_answer(access_token="access-2"))
+    alice_client.post(f"/api/integrations/{integration['id']}/connection/refresh")
+    requests_mock.post(TOKEN, status_code=400, json={"error": "invalid_grant"})
+    alice_client.post(f"/api/integrations/{integration['id']}/connection/refresh")
+    alice_client.delete(f"/api/integrations/{integration['id']}/connection")
+    assert events == [
+        ("hub_connection_connected", "connected"),
+        ("hub_connection_refreshed", "connected"),
+        ("hub_connection_refresh_failed", "needs_reauth"),
+        ("hub_connection_disconnected", "needs_reauth"),
+    ]
+
+
+def test_a_profile_lookup_fills_the_connected_account(app, alice_client, requests_mock):
+    alice_client.application.config["INFOMANIAK_CLIENT_ID"] = "ik-client"
+    created = alice_client.post(
+        "/api/integrations", json={"name": "kDrive", "provider": "infomaniak"}
+    )
+    integration = created.json
+    requests_mock.post("https://login.infomaniak.com/token", json=token_answer(refresh_token="r"))
+    requests_mock.get(
+        "https://api.infomaniak.com/2/profile",
+        json={
+            "result": "success",
+            "data": {"id": 42, "email": "a@ik.example", "display_name": "A"},
+        },
+    )
+    state = begin(alice_client, integration)["state"]
+    response = alice_client.get("/oauth2/callback", query_string={"state": state, "code": "x"})
+    assert response.status_code == 303
+    status = alice_client.get(f"/api/integrations/{integration['id']}/connection").json
+    assert (status["externalId"], status["email"], status["displayName"]) == (
+        "42",
+        "a@ik.example",
+        "A",
+    )
+
+
+def test_a_401_on_the_profile_explains_the_missing_scope_and_stores_nothing(
+    app, alice_client, requests_mock
+):
+    alice_client.application.config["INFOMANIAK_CLIENT_ID"] = "ik-client"
+    integration = alice_client.post(
+        "/api/integrations", json={"name": "kDrive", "provider": "infomaniak"}
+    ).json
+    requests_mock.post("https://login.infomaniak.com/token", json=token_answer())
+    requests_mock.get("https://api.infomaniak.com/2/profile", status_code=401, json={})
+    state = begin(alice_client, integration)["state"]
+    response = alice_client.get("/oauth2/callback", query_string={"state": state, "code": "x"})
+    assert response.status_code == 400
+    assert "user_info" in response.get_data(as_text=True)
+    with app.app_context(), database.connection_context():
+        assert not Connection.select().exists()
