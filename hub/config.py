@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    # The largest answer the proxy passes on (bytes).
+    "PROXY_MAX_RESPONSE_BYTES": 1024 * 1024 * 1024,
     # Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted.
     "TRUSTED_PROXIES": 0,
 }

@@ -18,7 +18,6 @@ def session() -> requests.Session:
     sends must go exactly where the integration says, nowhere else."""
     http = requests.Session()
     http.trust_env = False
-    http.max_redirects = 0
     return http
 
 

@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
+from importlib import metadata
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -16,9 +17,11 @@ from argon2.profiles import CHEAPEST
 from flask.testing import FlaskCliRunner
 
 from hub import accounts, create_app, migrations
+from hub import plugins as plugin_module
 from hub.cli import cli as hub_cli
 from hub.crypto import generate_key
 from hub.db import database
+from hub.plugins import ENTRY_POINT_GROUP
 
 PASSWORD = "correct horse battery"
 POSTGRES_URL = os.environ.get("HUB_TEST_DATABASE_URL")
@@ -199,3 +202,40 @@ def token_for(app):
         return {"Authorization": f"Bearer {new.plaintext}"}
 
     return make
+
+
+# -- a provider with data operations (tests/support_provider.py) ------------------------------
+
+
+@pytest.fixture
+def files_app(make_app, monkeypatch):
+    """An app with the test provider of tests/support_provider.py installed."""
+    point = metadata.EntryPoint(
+        name="testfiles", value="tests.support_provider", group=ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(plugin_module, "_discover", lambda: [point])
+    return make_app()
+
+
+@pytest.fixture
+def files_client(files_app, make_user):
+    make_user("alice")
+    client = files_app.test_client()
+    client.post("/api/login", json={"username": "alice", "password": PASSWORD})
+    return client
+
+
+@pytest.fixture
+def files_integration(files_client):
+    created = files_client.post(
+        "/api/integrations", json={"name": "Files", "provider": "testfiles", "authType": "bearer"}
+    )
+    assert created.status_code == 201, created.json
+    ref = created.json["id"]
+    assert (
+        files_client.post(
+            f"/api/integrations/{ref}/connection", json={"token": "tok-123"}
+        ).status_code
+        == 200
+    )
+    return ref

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         accounts,
         audit_log,
         connect,
+        data,
         health,
         integrations,
         providers,
@@ -20,7 +21,7 @@ def init_app(app: Flask) -> None:
     )
 
     api = Blueprint("api", __name__, url_prefix="/api")
-    for module in (session, accounts, providers, integrations, sharing, connect, audit_log):
+    for module in (session, accounts, providers, integrations, sharing, connect, data, audit_log):
         module.register(api)
     health.register_openapi(api)
     app.register_blueprint(api)

@@ -1,0 +1,133 @@
+"""The data path: services, folder pages, downloads, previews and the proxy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from hub import access, browse, integrations, proxy
+from hub.api.connect import provider_of
+from hub.api.integrations import IntegrationFields
+from hub.api.sharing import CredentialsPost
+from hub.api.validation import ApiModel, body, query
+from hub.auth import current, signed_in
+from hub.connections import CREDENTIAL_FIELDS
+from hub.context import TransientContext
+from hub.errors import ConfigurationError, ValidationError
+from hub.models import Integration
+
+PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class ItemsQuery(ApiModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=False)
+
+    parent: str | None = pydantic.Field(default=None, max_length=4096)
+    cursor: str | None = pydantic.Field(default=None, max_length=4096)
+    limit: int = pydantic.Field(default=100, ge=1, le=browse.MAX_LIMIT)
+
+
+class PreviewRequest(IntegrationFields):
+    name: str = pydantic.Field(default="Preview", min_length=1, max_length=200)
+    credentials: CredentialsPost
+
+
+def register(api: Blueprint) -> None:
+    @api.get("/integrations/<ref>/services")
+    @signed_in
+    def list_services(ref: str) -> Response:
+        """The services of this integration's provider, and whether each can be browsed."""
+        integration, _ = access.find(current(), ref)
+        services = browse.describe_services(provider_of(integration))
+        return jsonify({"items": services, "nextCursor": None})
+
+    @api.get("/integrations/<ref>/services/<service>/items")
+    @signed_in
+    @query(ItemsQuery)
+    def list_items(ref: str, service: str, params: ItemsQuery) -> Response:
+        """One page of a folder (``parent`` empty for the top level), with its breadcrumbs."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        operation = browse.service_of(provider, service, "browse")
+        context = browse.context_for(provider, integration, user)
+        page = browse.browse(context, operation, params.parent, params.cursor, params.limit)
+        return jsonify(browse.page_json(page))
+
+    @api.get("/integrations/<ref>/services/<service>/items/<path:item_id>/download")
+    @signed_in
+    def download_item(ref: str, service: str, item_id: str) -> Response:
+        """The file's bytes, streamed; ``Range`` is passed to the provider."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        operation = browse.service_of(provider, service, "download")
+        context = browse.context_for(provider, integration, user)
+        download = operation.download(context, item_id, request.headers.get("Range"))
+        return browse.download_response(download)
+
+    @api.get("/integrations/<ref>/preview")
+    @signed_in
+    def preview_saved(ref: str) -> Response:
+        """A shallow tree of every service, through your connection."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        return jsonify(browse.preview(browse.context_for(provider, integration, user)))
+
+    @api.post("/integrations/preview")
+    @signed_in
+    @body(PreviewRequest)
+    def preview_unsaved(payload: PreviewRequest) -> Response:
+        """The same tree for an integration that is not saved, with credentials given here;
+        nothing is stored."""
+        user = current()
+        fields = payload.model_dump(exclude={"credentials", "owner_id"})
+        fields.setdefault("slug", None)
+        fields["slug"] = fields["slug"] or integrations.slugify(fields["name"])
+        values, provider = integrations.validate(fields)
+        values.pop("client_secret", None)
+        integration = Integration(owner=user.principal, **values)
+        credentials = payload.credentials.model_dump(by_alias=True, exclude_none=True)
+        _check_credentials(integration.auth_type, credentials)
+        context = TransientContext(provider, integration, user, credentials)
+        return jsonify(browse.preview(context))
+
+    # No slash merging: "//" in a proxied path must reach the checks, not become a redirect.
+    @api.route("/integrations/<ref>/proxy/<path:path>", methods=PROXY_METHODS, merge_slashes=False)
+    @api.route(
+        "/integrations/<ref>/proxy/",
+        methods=PROXY_METHODS,
+        defaults={"path": ""},
+        merge_slashes=False,
+    )
+    @signed_in
+    def proxy_request(ref: str, path: str) -> Response:
+        """Forward the request to the integration's API base URL + path, credentials added."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        base = integrations.api_base_uri(provider, integration)
+        if base is None:
+            raise ConfigurationError("this integration has no apiBaseUri to proxy to")
+        context = browse.context_for(provider, integration, user)
+        limit = int(current_app.config["PROXY_MAX_RESPONSE_BYTES"])
+        return proxy.forward(context, base, request, limit)
+
+
+def _check_credentials(auth_type: str, values: dict[str, Any]) -> None:
+    fields = CREDENTIAL_FIELDS[auth_type]
+    problems = {
+        f"credentials.{n}": "required" for n, req in fields.items() if req and not values.get(n)
+    }
+    problems.update(
+        {
+            f"credentials.{n}": f"not used with authType {auth_type}"
+            for n in values
+            if n not in fields
+        }
+    )
+    if problems:
+        raise ValidationError(f"these credentials do not fit authType {auth_type}", fields=problems)

@@ -1,0 +1,244 @@
+"""The authenticated session to a provider that services' operations and the proxy use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from hub.db import utcnow
+from hub.errors import (
+    Conflict,
+    Forbidden,
+    HubError,
+    NotFound,
+    RateLimited,
+    ReauthRequired,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
+from hub.integrations import endpoints_of, expanded_headers, setting_values
+from hub.models import Connection, Integration, User
+from hub.providers import Provider
+from hub.tokens import access_token, ensure_fresh
+from hub.transport import send, session
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({429, 503})
+MAX_RETRIES = 2
+MAX_RETRY_AFTER = 10.0  # seconds: longer waits are the caller's to decide, not a held worker's
+
+
+def retry_after(response: requests.Response, attempt: int) -> float | None:
+    """Seconds to wait before retrying, from ``Retry-After`` (seconds or an HTTP date), else a
+    short exponential back-off; ``None`` when the wait would exceed the bound."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return min(0.25 * 2**attempt, MAX_RETRY_AFTER)
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    seconds = max(seconds, 0.0)
+    return seconds if seconds <= MAX_RETRY_AFTER else None
+
+
+def error_for(provider: str, response: requests.Response) -> HubError:
+    """The hub's error for a provider's failed answer: the one place statuses are mapped."""
+    status = response.status_code
+    if status == 401:
+        return ReauthRequired(f"{provider} no longer accepts this connection: connect again")
+    if status == 403:
+        return Forbidden(f"{provider} refused access to this")
+    if status == 404:
+        return NotFound(f"{provider} has no such item")
+    if status == 429:
+        wait = response.headers.get("Retry-After")
+        seconds = int(wait) if wait and wait.isdigit() else None
+        return RateLimited(
+            f"{provider} is rate limiting requests; try again later", retry_after=seconds
+        )
+    if status in (408, 504):
+        return UpstreamTimeout(f"{provider} did not answer in time")
+    return UpstreamFailed(f"{provider} answered {status}")
+
+
+class ProviderContext:
+    """An integration's authenticated session to its provider, for one user.
+
+    Adds the credentials (refreshing an OAuth token ahead of expiry, and once more after a 401),
+    the integration's expanded header templates, retries idempotent requests on 429/503 within a
+    bound, and checks every URL before calling it.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        integration: Integration,
+        connection: Connection | None,
+        user: User | None,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.integration = integration
+        self.connection = connection
+        self.user = user
+        self.settings: dict[str, Any] = setting_values(provider, integration)
+        self.endpoints: dict[str, str] = endpoints_of(provider, integration)
+        self.http = session()
+        self._sleep = sleep
+
+    @property
+    def name(self) -> str:
+        return self.provider.display_name
+
+    def url(self, endpoint: str, path: str = "") -> str:
+        """``path`` under the named endpoint's base URL (``settings.endpoints`` applied)."""
+        return self.endpoints[endpoint] + path
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        retry: bool = True,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send an authenticated request; the response is returned whatever its status."""
+        method = method.upper()
+        started = utcnow()
+        refreshed = False
+        attempt = 0
+        while True:
+            send_headers = expanded_headers(self.integration, self.user, self.connection)
+            send_headers.update(headers or {})
+            auth_kwargs = self._credentials(send_headers, kwargs.get("params"))
+            response = send(
+                method,
+                url,
+                provider=self.name,
+                http=self.http,
+                headers=send_headers,
+                stream=stream,
+                **{**kwargs, **auth_kwargs},
+            )
+            if response.status_code == 401 and self._can_refresh() and not refreshed:
+                response.close()
+                self._refresh(started)
+                refreshed = True
+                continue
+            if (
+                retry
+                and method in IDEMPOTENT
+                and response.status_code in RETRY_STATUSES
+                and attempt < MAX_RETRIES
+            ):
+                wait = retry_after(response, attempt)
+                if wait is not None:
+                    response.close()
+                    (self._sleep or time.sleep)(wait)
+                    attempt += 1
+                    continue
+            return response
+
+    def get_json(self, endpoint: str, path: str, **kwargs: Any) -> Any:
+        """GET ``path`` under ``endpoint`` and return its JSON; map failures to hub errors."""
+        response = self.check(self.request("GET", self.url(endpoint, path), **kwargs))
+        try:
+            return response.json()
+        except ValueError:
+            raise UpstreamFailed(f"{self.name} did not answer JSON") from None
+
+    def check(self, response: requests.Response) -> requests.Response:
+        """Return a successful response; raise the mapped hub error otherwise."""
+        if response.status_code >= 400:
+            response.close()
+            raise error_for(self.name, response)
+        return response
+
+    # -- credentials ---------------------------------------------------------------------
+
+    def _can_refresh(self) -> bool:
+        return (
+            self.integration.auth_type == "oauth2"
+            and self.connection is not None
+            and self.connection.refresh_token is not None
+        )
+
+    def _refresh(self, started: dt.datetime) -> None:
+        assert self.connection is not None
+        self.connection = ensure_fresh(
+            self.provider, self.integration, self.connection, newer_than=started
+        )
+
+    def _credentials(self, headers: dict[str, str], params: Any) -> dict[str, Any]:
+        auth_type = self.integration.auth_type
+        if auth_type == "oauth2":
+            headers["Authorization"] = f"Bearer {self._access_token()}"
+            return {}
+        values = self._credential_values()
+        if auth_type == "bearer":
+            headers["Authorization"] = f"Bearer {values['token']}"
+        elif auth_type == "basic":
+            return {"auth": (values["username"], values["password"])}
+        elif auth_type == "apikey":
+            query_name = self.settings.get("apiKeyQuery")
+            if query_name:
+                merged = dict(params or {})
+                merged[query_name] = values["apiKey"]
+                return {"params": merged}
+            headers[self.settings.get("apiKeyHeader") or "X-Api-Key"] = values["apiKey"]
+        return {}
+
+    def _connected(self) -> Connection:
+        if self.connection is None or self.connection.status == "not_connected":
+            raise Conflict(
+                f"{self.integration.name} is not connected: connect it first",
+                code="not_connected",
+            )
+        return self.connection
+
+    def _access_token(self) -> str:
+        self.connection = ensure_fresh(self.provider, self.integration, self._connected())
+        return access_token(self.connection).reveal()
+
+    def _credential_values(self) -> dict[str, str]:
+        secret = self._connected().get_secret("credentials")
+        if secret is None:
+            raise Conflict(
+                f"{self.integration.name} has no credentials: set them again",
+                code="not_connected",
+            )
+        return json.loads(secret.reveal())
+
+
+class TransientContext(ProviderContext):
+    """A context for an integration that is not saved (a preview): credentials given in the
+    request, used once, stored nowhere, never refreshed."""
+
+    def __init__(
+        self, provider: Provider, integration: Integration, user: User, values: dict[str, Any]
+    ) -> None:
+        super().__init__(provider, integration, None, user)
+        self._values = values
+
+    def _can_refresh(self) -> bool:
+        return False
+
+    def _access_token(self) -> str:
+        return str(self._values["accessToken"])
+
+    def _credential_values(self) -> dict[str, str]:
+        return self._values

@@ -1,0 +1,95 @@
+"""What a service's browse and download operations return (the plugin side of the data path).
+
+A service declares two callables on :class:`hub.providers.Service`::
+
+    def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: int) -> Page
+    def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Download
+
+``parent`` is ``None`` for the top level; ``cursor`` is whatever the previous page returned as
+``next_cursor`` (opaque to the hub, passed through); ``limit`` is the page size the caller asked
+for (1-1000; a provider may return fewer). ``ctx`` is the authenticated session to the provider
+(:class:`hub.transport.ProviderContext`). Operations raise the hub's errors
+(:mod:`hub.errors`): ``NotFound``, ``Forbidden``, ``RateLimited``, ``ReauthRequired``,
+``UpstreamFailed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ItemKind = Literal["folder", "file"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a folder. ``id`` is opaque to the hub and must be usable as a ``parent`` (for
+    folders) or with ``download`` (for files); it may hold any characters."""
+
+    id: str
+    name: str
+    kind: ItemKind
+    size: int | None = None
+    mime_type: str | None = None
+    modified_at: dt.datetime | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "size": self.size,
+            "mimeType": self.mime_type,
+            "modifiedAt": _rfc3339(self.modified_at),
+        }
+        data.update({k: v for k, v in self.extras.items() if k not in data})
+        return data
+
+
+@dataclass(frozen=True)
+class Crumb:
+    """One step of the path from the top level to a folder."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a folder. ``path`` is the breadcrumb trail of ``parent`` (top level first),
+    empty at the top level or when the provider cannot tell."""
+
+    items: list[Item]
+    next_cursor: str | None = None
+    path: list[Crumb] = field(default_factory=list)
+
+
+@dataclass
+class Download:
+    """A file's bytes as an iterator of chunks, never the whole file in memory.
+
+    ``status`` is 206 with ``content_range`` when a ``Range`` was honoured. ``close`` releases the
+    upstream connection when the client goes away early.
+    """
+
+    chunks: Iterable[bytes]
+    filename: str
+    mime_type: str = "application/octet-stream"
+    size: int | None = None
+    status: int = 200
+    content_range: str | None = None
+    close: Any = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+
+def _rfc3339(value: dt.datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat() + "Z"

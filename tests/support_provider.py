@@ -1,0 +1,82 @@
+"""A provider plugin used by the data-path tests: a small file API at files.example.org."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+from hub import hookimpl
+from hub.context import ProviderContext
+from hub.errors import UpstreamFailed
+from hub.items import Crumb, Download, Item, Page
+from hub.providers import OAuth2Settings, Provider, Service
+
+API = "https://files.example.org"
+
+
+def browse(ctx: ProviderContext, parent, cursor, limit) -> Page:
+    params = {"parent": parent or "root", "limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    data = ctx.get_json("api", "/list", params=params)
+    if not isinstance(data, dict) or "entries" not in data:
+        raise UpstreamFailed(f"{ctx.name} answered an unexpected listing")
+    items = [
+        Item(
+            id=entry["id"],
+            name=entry["name"],
+            kind="folder" if entry.get("dir") else "file",
+            size=entry.get("size"),
+            mime_type=entry.get("type"),
+            modified_at=dt.datetime.fromtimestamp(entry["mtime"], dt.UTC)
+            if "mtime" in entry
+            else None,
+            extras={"starred": entry.get("starred", False)},
+        )
+        for entry in data["entries"]
+    ]
+    path = [Crumb(c["id"], c["name"]) for c in data.get("path", [])]
+    return Page(items=items, next_cursor=data.get("next"), path=path)
+
+
+def download(ctx: ProviderContext, item_id, range_header) -> Download:
+    headers = {"Range": range_header} if range_header else {}
+    response = ctx.check(
+        ctx.request(
+            "GET",
+            ctx.url("api", "/content/" + quote(item_id, safe="")),
+            headers=headers,
+            stream=True,
+        )
+    )
+    length = response.headers.get("Content-Length")
+    return Download(
+        chunks=response.iter_content(64 * 1024),
+        filename=item_id.rsplit("/", 1)[-1],
+        mime_type=response.headers.get("Content-Type", "application/octet-stream"),
+        size=int(length) if length else None,
+        status=response.status_code,
+        content_range=response.headers.get("Content-Range"),
+        close=response.close,
+    )
+
+
+@hookimpl
+def hub_register_providers() -> list[Provider]:
+    return [
+        Provider(
+            name="testfiles",
+            display_name="Test Files",
+            auth_types=("oauth2", "bearer"),
+            oauth2=OAuth2Settings(
+                authorize_url="https://auth.example.org/authorize",
+                token_url="https://auth.example.org/token",
+            ),
+            endpoints={"api": API},
+            api_endpoint="api",
+            services=(
+                Service("files", "Files", browse=browse, download=download),
+                Service("archive", "Archive"),
+            ),
+        )
+    ]
