@@ -9,11 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import peewee
-
 from hub import audit
 from hub.access import require
-from hub.connections import holder_for, require_holder_access
+from hub.connections import holder_connection, holder_for, require_holder_access
 from hub.crypto import Secret
 from hub.db import utcnow, write_transaction
 from hub.errors import HubError, NotFound, ValidationError
@@ -252,20 +250,7 @@ def _save(
     profile: Profile,
 ) -> Connection:
     with write_transaction():
-        connection = Connection.get_or_none(
-            Connection.integration == integration, Connection.holder == holder
-        )
-        if connection is None:
-            try:
-                connection = Connection.create(
-                    integration=integration,
-                    user=None if holder == "shared" else user,
-                    holder=holder,
-                )
-            except peewee.IntegrityError:
-                connection = Connection.get(
-                    Connection.integration == integration, Connection.holder == holder
-                )
+        connection = holder_connection(integration, user, holder)
         connection.set_secret("refresh_token", None)
         connection.set_secret("credentials", None)
         store_grant(connection, client, token, profile)

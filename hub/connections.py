@@ -8,11 +8,12 @@ import json
 import logging
 from typing import Any
 
+import peewee
 from flask import current_app
 
 from hub import audit, oauth
 from hub.access import RANK
-from hub.db import isoformat, utcnow, write_transaction
+from hub.db import database, isoformat, utcnow, write_transaction
 from hub.errors import Forbidden, HubError, NotFound, ValidationError
 from hub.events import notify
 from hub.models import Connection, Integration, User
@@ -52,38 +53,51 @@ def require_holder_access(integration: Integration, level: str) -> None:
         raise Forbidden("only those with manage access can change the shared connection")
 
 
-def set_credentials(
-    integration: Integration, user: User, level: str, values: dict[str, Any]
-) -> Connection:
-    """Store credentials typed in by hand; the connection becomes ``connected``."""
-    require_holder_access(integration, level)
-    fields = CREDENTIAL_FIELDS[integration.auth_type]
+def check_credentials(auth_type: str, values: dict[str, Any], prefix: str = "") -> None:
+    """The credential fields ``auth_type`` takes, all required ones present, nothing else."""
+    fields = CREDENTIAL_FIELDS[auth_type]
     problems = {
-        name: "required" for name, required in fields.items() if required and not values.get(name)
+        f"{prefix}{name}": "required"
+        for name, required in fields.items()
+        if required and not values.get(name)
     }
     problems.update(
         {
-            name: f"not used with authType {integration.auth_type}"
+            f"{prefix}{name}": f"not used with authType {auth_type}"
             for name in values
             if name not in fields
         }
     )
     if problems:
-        raise ValidationError(
-            f"these credentials do not fit authType {integration.auth_type}", fields=problems
-        )
+        raise ValidationError(f"these credentials do not fit authType {auth_type}", fields=problems)
+
+
+def holder_connection(integration: Integration, user: User, holder: str) -> Connection:
+    """The holder's connection row, created if missing (inside the caller's transaction)."""
+    connection = Connection.get_or_none(
+        Connection.integration == integration, Connection.holder == holder
+    )
+    if connection is not None:
+        return connection
+    try:
+        with database.atomic():  # a savepoint: losing the race must not abort the transaction
+            return Connection.create(
+                integration=integration, user=None if holder == SHARED else user, holder=holder
+            )
+    except peewee.IntegrityError:
+        return Connection.get(Connection.integration == integration, Connection.holder == holder)
+
+
+def set_credentials(
+    integration: Integration, user: User, level: str, values: dict[str, Any]
+) -> Connection:
+    """Store credentials typed in by hand; the connection becomes ``connected``."""
+    require_holder_access(integration, level)
+    check_credentials(integration.auth_type, values)
     holder = holder_for(integration, user)
     now = utcnow()
     with write_transaction():
-        connection = Connection.get_or_none(
-            Connection.integration == integration, Connection.holder == holder
-        )
-        if connection is None:
-            connection = Connection.create(
-                integration=integration,
-                user=None if holder == SHARED else user,
-                holder=holder,
-            )
+        connection = holder_connection(integration, user, holder)
         _clear(connection)
         if integration.auth_type == "oauth2":
             connection.set_secret("access_token", values["accessToken"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pydantic
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -13,9 +11,9 @@ from hub.api.integrations import IntegrationFields
 from hub.api.sharing import CredentialsPost
 from hub.api.validation import ApiModel, body, query
 from hub.auth import current, signed_in
-from hub.connections import CREDENTIAL_FIELDS
+from hub.connections import check_credentials
 from hub.context import TransientContext
-from hub.errors import ConfigurationError, ValidationError
+from hub.errors import ConfigurationError
 from hub.models import Integration
 
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -91,7 +89,7 @@ def register(api: Blueprint) -> None:
         values.pop("client_secret", None)
         integration = Integration(owner=user.principal, **values)
         credentials = payload.credentials.model_dump(by_alias=True, exclude_none=True)
-        _check_credentials(integration.auth_type, credentials)
+        check_credentials(integration.auth_type, credentials, prefix="credentials.")
         context = TransientContext(provider, integration, user, credentials)
         return jsonify(browse.preview(context))
 
@@ -115,19 +113,3 @@ def register(api: Blueprint) -> None:
         context = browse.context_for(provider, integration, user)
         limit = int(current_app.config["PROXY_MAX_RESPONSE_BYTES"])
         return proxy.forward(context, base, request, limit)
-
-
-def _check_credentials(auth_type: str, values: dict[str, Any]) -> None:
-    fields = CREDENTIAL_FIELDS[auth_type]
-    problems = {
-        f"credentials.{n}": "required" for n, req in fields.items() if req and not values.get(n)
-    }
-    problems.update(
-        {
-            f"credentials.{n}": f"not used with authType {auth_type}"
-            for n in values
-            if n not in fields
-        }
-    )
-    if problems:
-        raise ValidationError(f"these credentials do not fit authType {auth_type}", fields=problems)
