@@ -32,7 +32,19 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+# The end-to-end OAuth tests' authorization server (npm oidc-provider, tests/e2e_oauth/).
+.PHONY: e2e-deps
+e2e-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "node/npm not found: the end-to-end OAuth tests (tests/test_e2e_oauth.py) will skip"; \
+	elif [ tests/e2e_oauth/node_modules/.package-lock.json -nt tests/e2e_oauth/package-lock.json ]; then \
+		echo "tests/e2e_oauth/node_modules is up to date"; \
+	else \
+		npm ci --no-audit --no-fund --prefix tests/e2e_oauth \
+			|| echo "npm ci failed: the end-to-end OAuth tests will skip"; \
+	fi
+
+test: lint e2e-deps
 	$(BIN)/pytest
 
 clean:

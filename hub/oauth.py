@@ -19,14 +19,15 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
+from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-from oauthlib.oauth2.rfc6749.parameters import prepare_grant_uri
 
 from hub.crypto import Secret
 from hub.db import utcnow
 from hub.errors import ConfigurationError, UpstreamFailed
 from hub.integrations import endpoints_of, template_values
 from hub.models import Integration, ProviderCredential
+from hub.netguard import check_url
 from hub.providers import OAuth2Settings, ProfileLookup, Provider, render_url
 from hub.transport import send
 
@@ -159,15 +160,22 @@ def authorization(client: OAuthClient) -> Authorization:
         challenge = hashlib.sha256(verifier.encode("ascii")).digest()
         params["code_challenge"] = base64.urlsafe_b64encode(challenge).decode().rstrip("=")
         params["code_challenge_method"] = "S256"
-    url = prepare_grant_uri(
-        client.authorize_url,
-        client.client_id,
-        "code",
-        redirect_uri=redirect_uri(),
-        scope=client.settings.scope_separator.join(client.scopes) or None,
-        state=state,
-        **params,
+    query = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri(),
+        "state": state,
+    }
+    scope = client.settings.scope_separator.join(client.scopes)
+    if scope:
+        query["scope"] = scope
+    query.update(params)
+    # The hub checks the address itself (http only for allowed private addresses): oauthlib's
+    # own check would refuse every http URL, or need switching off for the whole process.
+    check_url(
+        client.authorize_url, "authUri", allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"]
     )
+    url = add_params_to_uri(client.authorize_url, list(query.items()))
     return Authorization(url=url, state=state, code_verifier=verifier)
 
 

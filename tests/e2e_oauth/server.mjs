@@ -1,0 +1,89 @@
+// A real OAuth2 authorization server for the hub's end-to-end tests: npm `oidc-provider` with one
+// confidential client whose redirect URI is the hub's callback.
+//
+// Settings (environment; the port may also be the first argument):
+//   PORT                    port on 127.0.0.1 (0, the default: any free port)
+//   HUB_PUBLIC_URL          the hub's public URL; the client's redirect URI is HUB_PUBLIC_URL/oauth2/callback
+//   OAUTH_CLIENT_ID         the client's id      (default hub-e2e)
+//   OAUTH_CLIENT_SECRET     the client's secret  (default hub-e2e-secret)
+//   OAUTH_TOKEN_AUTH        client_secret_post (default) or client_secret_basic
+//   OAUTH_ACCESS_TOKEN_TTL  access token lifetime in seconds (default 2)
+//
+// Prints `ready <port>` on stdout once it listens; the issuer is http://127.0.0.1:<port>.
+// Stops cleanly on SIGTERM and SIGINT.
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+
+import Provider from 'oidc-provider';
+
+const hubUrl = (process.env.HUB_PUBLIC_URL || '').replace(/\/+$/, '');
+if (!hubUrl) {
+  console.error('HUB_PUBLIC_URL is required');
+  process.exit(2);
+}
+const port = Number.parseInt(process.argv[2] ?? process.env.PORT ?? '0', 10);
+const clientId = process.env.OAUTH_CLIENT_ID || 'hub-e2e';
+const clientSecret = process.env.OAUTH_CLIENT_SECRET || 'hub-e2e-secret';
+const tokenAuth = process.env.OAUTH_TOKEN_AUTH || 'client_secret_post';
+if (!['client_secret_post', 'client_secret_basic'].includes(tokenAuth)) {
+  console.error(`OAUTH_TOKEN_AUTH must be client_secret_post or client_secret_basic, not ${tokenAuth}`);
+  process.exit(2);
+}
+const accessTokenTtl = Number.parseInt(process.env.OAUTH_ACCESS_TOKEN_TTL || '2', 10);
+
+function configuration() {
+  return {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [`${hubUrl}/oauth2/callback`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: tokenAuth,
+      },
+    ],
+    // Only S256 exists in oidc-provider 9; require it for every authorization request.
+    pkce: { required: () => true },
+    // A refresh token on every code exchange (not only with offline_access + prompt=consent) ...
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // ... rotated on every use, so reusing an old one revokes the whole grant.
+    rotateRefreshToken: () => true,
+    ttl: {
+      AccessToken: accessTokenTtl,
+      AuthorizationCode: 60,
+      Grant: 3600,
+      IdToken: 3600,
+      Interaction: 600,
+      RefreshToken: 3600,
+      Session: 3600,
+    },
+    scopes: ['openid', 'offline_access'],
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+    },
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+  };
+}
+
+const server = createServer();
+server.listen(port, '127.0.0.1', () => {
+  const actual = server.address().port;
+  const provider = new Provider(`http://127.0.0.1:${actual}`, configuration());
+  provider.on('server_error', (_ctx, error) => console.error('server_error', error));
+  server.on('request', provider.callback());
+  console.log(`ready ${actual}`);
+});
+
+function stop(signal) {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => {
+    console.error(`${signal}: connections did not close in time`);
+    process.exit(1);
+  }, 2000).unref();
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
