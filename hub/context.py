@@ -96,6 +96,8 @@ class ProviderContext:
         self.settings: dict[str, Any] = setting_values(provider, integration)
         self.endpoints: dict[str, str] = endpoints_of(provider, integration)
         self.http = session()
+        # The caller's query parameters for the operation (e.g. a download's ``format``).
+        self.options: dict[str, str] = {}
         self._sleep = sleep
 
     @property
@@ -114,9 +116,14 @@ class ProviderContext:
         headers: dict[str, str] | None = None,
         stream: bool = False,
         retry: bool = True,
+        retry_on: frozenset[int] = RETRY_STATUSES,
         **kwargs: Any,
     ) -> requests.Response:
-        """Send an authenticated request; the response is returned whatever its status."""
+        """Send an authenticated request; the response is returned whatever its status.
+
+        Idempotent requests answered with a status in ``retry_on`` (default 429 and 503) are
+        retried up to twice, honouring ``Retry-After`` up to 10 seconds.
+        """
         method = method.upper()
         started = utcnow()
         refreshed = False
@@ -142,7 +149,7 @@ class ProviderContext:
             if (
                 retry
                 and method in IDEMPOTENT
-                and response.status_code in RETRY_STATUSES
+                and response.status_code in retry_on
                 and attempt < MAX_RETRIES
             ):
                 wait = retry_after(response, attempt)

@@ -245,3 +245,11 @@ def test_an_unsaved_preview_checks_its_credentials(files_client):
     )
     assert response.status_code == 400
     assert set(response.json["error"]["fields"]) == {"credentials.token", "credentials.apiKey"}
+
+
+def test_download_query_parameters_reach_the_operation(
+    files_client, files_integration, requests_mock
+):
+    requests_mock.get(f"{API}/content/doc", content=b"x")
+    files_client.get(f"{base(files_integration)}/items/doc/download?format=pdf")
+    assert requests_mock.last_request.qs == {"format": ["pdf"]}

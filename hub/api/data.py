@@ -57,12 +57,14 @@ def register(api: Blueprint) -> None:
     @api.get("/integrations/<ref>/services/<service>/items/<path:item_id>/download")
     @signed_in
     def download_item(ref: str, service: str, item_id: str) -> Response:
-        """The file's bytes, streamed; ``Range`` is passed to the provider."""
+        """The file's bytes, streamed; ``Range`` is passed to the provider, and query parameters
+        (e.g. ``format`` for an export) reach the operation as ``ctx.options``."""
         user = current()
         integration, _ = access.find(user, ref)
         provider = provider_of(integration)
         operation = browse.service_of(provider, service, "download")
         context = browse.context_for(provider, integration, user)
+        context.options = {k: v for k, v in request.args.items() if len(v) <= 200}
         download = operation.download(context, item_id, request.headers.get("Range"))
         return browse.download_response(download)
 
