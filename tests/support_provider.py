@@ -46,6 +46,7 @@ def download(ctx: ProviderContext, item_id, range_header) -> Download:
             "GET",
             ctx.url("api", "/content/" + quote(item_id, safe="")),
             headers=headers,
+            params=ctx.options,  # e.g. an export format chosen by the caller
             stream=True,
         )
     )
