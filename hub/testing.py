@@ -1,5 +1,9 @@
 """Helpers for testing plugins: load a plugin the way the hub does, and check what it declares.
 
+For end-to-end tests through the hub's HTTP API there is a whole hub: :func:`make_hub_app`,
+:func:`signed_in_client` and :func:`fake_dns` (tests have no DNS; the hub checks every
+provider address).
+
 A plugin's ``tests/conftest.py`` typically starts with::
 
     from hub.testing import load_plugin
@@ -13,7 +17,15 @@ from __future__ import annotations
 
 import re
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
+
+from hub import accounts, create_app, migrations
+from hub.crypto import generate_key
+from hub.db import bind, database
 from hub.plugins import ENTRY_POINT_GROUP, PluginRegistry
 from hub.providers import Icon, Provider, validate_provider
 
@@ -50,3 +62,50 @@ def assert_safe_icon(icon: Icon | None) -> None:
         assert icon.data.lstrip().startswith((b"<svg", b"<?xml")), "not an SVG document"
         match = _UNSAFE_SVG.search(icon.data)
         assert match is None, f"the SVG holds active or external content: {match.group()!r}"
+
+
+# -- a whole hub for a plugin's end-to-end tests ------------------------------------------------
+
+TEST_PASSWORD = "plugin test password"
+
+
+def make_hub_app(instance: Path, **settings: Any) -> Flask:
+    """A hub on a fresh SQLite database under ``instance``, schema applied, installed plugins
+    loaded as in production. ``settings`` override configuration keys (without ``HUB_``)."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'hub.db'}",
+        "SECRET_KEY": "plugin-tests",
+        "ENCRYPTION_KEYS": generate_key(),
+        **settings,
+    }
+    app = create_app(config)
+    with app.app_context():
+        migrations.migrate()
+    return app
+
+
+def signed_in_client(app: Flask, name: str = "tester", *, superuser: bool = False) -> FlaskClient:
+    """A test client of ``app`` signed in as a new user ``name``."""
+    with app.app_context():
+        bind(app)
+        with database.connection_context():
+            accounts.create_user(
+                name, TEST_PASSWORD, email=f"{name}@example.org", is_superuser=superuser
+            )
+    client = app.test_client()
+    response = client.post("/api/login", json={"username": name, "password": TEST_PASSWORD})
+    assert response.status_code == 200, response.get_json()
+    return client
+
+
+def fake_dns(mapping: dict[str, str] | None = None, default: str = "93.184.216.34") -> Any:
+    """A stand-in for :func:`hub.netguard.resolve_host` (tests have no DNS): every name resolves
+    to ``default`` (a public address) unless ``mapping`` says otherwise. Use it with
+    ``monkeypatch.setattr("hub.netguard.resolve_host", fake_dns())``."""
+
+    def resolve(host: str) -> list[str]:
+        return [(mapping or {}).get(host.lower(), default)]
+
+    return resolve
