@@ -90,7 +90,7 @@ def lookup(ref: str) -> Integration | None:
     query = Integration.select(Integration, Principal).join(
         Principal, on=(Integration.owner == Principal.id)
     )
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():  # "6³" is a digit to str.isdigit, not to int()
         return query.where(Integration.id == int(ref)).first() if len(ref) < 19 else None
     owner, sep, slug = ref.partition(":")
     if not sep or not owner or not slug:

@@ -21,6 +21,7 @@ AUTH = "https://auth.example.org/authorize"
 TOKEN = "https://auth.example.org/token"
 REDIRECT = "http://127.0.0.1:5000/oauth2/callback"
 SECRET = "client-secret-value"
+CODE = "authorization-code-value"
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def connect(client, integration, requests_mock, answer=None):
     requests_mock.post(TOKEN, json=answer or token_answer(refresh_token="refresh-1"))
     params = begin(client, integration)
     response = client.get(
-        "/oauth2/callback", query_string={"state": params["state"], "code": "c0de"}
+        "/oauth2/callback", query_string={"state": params["state"], "code": CODE}
     )
     assert response.status_code == 303, response.get_data(as_text=True)
     return response
@@ -160,12 +161,12 @@ def test_the_callback_exchanges_the_code_and_stores_encrypted_tokens(
     requests_mock.post(TOKEN, json=token_answer(refresh_token="refresh-1"))
     params = begin(alice_client, integration)
     response = alice_client.get(
-        "/oauth2/callback", query_string={"state": params["state"], "code": "c0de"}
+        "/oauth2/callback", query_string={"state": params["state"], "code": CODE}
     )
     assert response.status_code == 303
     form = parse_qs(requests_mock.last_request.text)
     assert form["grant_type"] == ["authorization_code"]
-    assert form["code"] == ["c0de"]
+    assert form["code"] == [CODE]
     assert form["redirect_uri"] == [REDIRECT]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(form["code_verifier"][0].encode()).digest())
     assert challenge.decode().rstrip("=") == params["code_challenge"]
@@ -185,7 +186,7 @@ def test_the_done_page_tells_the_opener_and_closes(alice_client, requests_mock):
     assert 'data-origin="http://127.0.0.1:5000"' in text
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "script-src 'nonce-" in page.headers["Content-Security-Policy"]
-    assert "c0de" not in text
+    assert CODE not in text
 
 
 @pytest.mark.parametrize(
@@ -227,7 +228,7 @@ def test_a_missing_expires_in_uses_the_default_lifetime(app, alice_client, reque
 def test_a_missing_or_unknown_state_is_400_and_asks_no_token(alice_client, requests_mock, state):
     requests_mock.post(TOKEN, json=token_answer())
     make_integration(alice_client)
-    query = {"code": "c0de"} if state is None else {"state": state, "code": "c0de"}
+    query = {"code": CODE} if state is None else {"state": state, "code": CODE}
     response = alice_client.get("/oauth2/callback", query_string=query)
     assert response.status_code == 400
     assert not requests_mock.called
@@ -358,7 +359,7 @@ def test_secrets_never_reach_logs_or_pages(alice_client, requests_mock, caplog):
     status = alice_client.get(f"/api/integrations/{integration['id']}/connection").get_data(
         as_text=True
     )
-    for secret in (SECRET, "access-1", "refresh-1", "c0de"):
+    for secret in (SECRET, "access-1", "refresh-1", CODE):
         assert secret not in caplog.text
         assert secret not in page and secret not in status
 
