@@ -149,10 +149,17 @@ def revoke_at_provider(integration: Integration, connection: Connection) -> bool
     if integration.auth_type != "oauth2":
         return False
     provider = current_app.extensions["hub"].registry.provider(integration.provider)
-    token = connection.get_secret("refresh_token") or connection.get_secret("access_token")
-    if provider is None or provider.oauth2 is None or token is None:
+    if provider is None or provider.oauth2 is None:
         return False
-    hint = "refresh_token" if connection.refresh_token is not None else "access_token"
+    refresh_token = connection.get_secret("refresh_token")
+    if provider.oauth2.revoke_method == "DELETE" or refresh_token is None:
+        # A DELETE revocation is authorised by the access token itself (Bearer).
+        token, hint = connection.get_secret("access_token"), "access_token"
+    else:
+        # RFC 7009: revoking the refresh token ends the whole grant.
+        token, hint = refresh_token, "refresh_token"
+    if token is None:
+        return False
     try:
         return oauth.revoke(oauth.resolve(provider, integration), token, hint)
     except HubError as exc:

@@ -155,10 +155,15 @@ class ProviderContext:
                 wait = retry_after(response, attempt)
                 if wait is not None:
                     response.close()
-                    (self._sleep or time.sleep)(wait)
+                    self.sleep(wait)
                     attempt += 1
                     continue
             return response
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between retries (tests replace the clock through the constructor or
+        ``hub.context.time.sleep``); operations that back off themselves should use it."""
+        (self._sleep or time.sleep)(seconds)
 
     def get_json(self, endpoint: str, path: str, **kwargs: Any) -> Any:
         """GET ``path`` under ``endpoint`` and return its JSON; map failures to hub errors."""

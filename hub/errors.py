@@ -68,6 +68,13 @@ class ReauthRequired(Conflict):
     code = "reauth_required"
 
 
+class RangeNotSatisfiable(HubError):
+    """A download's ``Range`` lies outside the file."""
+
+    status = 416
+    code = "range_not_satisfiable"
+
+
 class RateLimited(HubError):
     status = 429
     code = "rate_limited"

@@ -8,7 +8,7 @@ A service declares two callables on :class:`hub.providers.Service`::
 ``parent`` is ``None`` for the top level; ``cursor`` is whatever the previous page returned as
 ``next_cursor`` (opaque to the hub, passed through); ``limit`` is the page size the caller asked
 for (1-1000; a provider may return fewer). ``ctx`` is the authenticated session to the provider
-(:class:`hub.transport.ProviderContext`). Operations raise the hub's errors
+(:class:`hub.context.ProviderContext`). Operations raise the hub's errors
 (:mod:`hub.errors`): ``NotFound``, ``Forbidden``, ``RateLimited``, ``ReauthRequired``,
 ``UpstreamFailed``.
 """

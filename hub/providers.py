@@ -82,6 +82,9 @@ class OAuth2Settings:
     revoke_method: Literal["POST", "DELETE"] = "POST"
     issuer: str | None = None  # expected ``iss`` on the callback (RFC 9207)
     default_token_lifetime: int | None = 3600  # seconds, when ``expires_in`` is missing
+    reauth_hint: str | None = (
+        None  # why this provider ends grants, told to users who must reconnect
+    )
 
     def __post_init__(self) -> None:
         _freeze(self, "authorize_params", "token_params")

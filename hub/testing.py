@@ -20,6 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -69,9 +71,17 @@ def assert_safe_icon(icon: Icon | None) -> None:
 TEST_PASSWORD = "plugin test password"
 
 
+def use_cheap_password_hashing() -> None:
+    """Hash test users' passwords with Argon2's cheapest parameters (tests only: production
+    parameters cost about half a second a sign-in)."""
+    accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
+
+
 def make_hub_app(instance: Path, **settings: Any) -> Flask:
     """A hub on a fresh SQLite database under ``instance``, schema applied, installed plugins
-    loaded as in production. ``settings`` override configuration keys (without ``HUB_``)."""
+    loaded as in production. ``settings`` override configuration keys (without ``HUB_``).
+    Test users' passwords are hashed cheaply (:func:`use_cheap_password_hashing`)."""
+    use_cheap_password_hashing()
     config: dict[str, Any] = {
         "TESTING": True,
         "INSTANCE_PATH": str(instance),

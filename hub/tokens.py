@@ -95,7 +95,7 @@ def ensure_fresh(
     provider failed (then later calls back off instead of hammering it).
     """
     if connection.status == "needs_reauth":
-        raise _reauth(integration)
+        raise _reauth(integration, provider)
     if integration.auth_type != "oauth2" or not needs_refresh(connection, newer_than, horizon):
         return connection
     outcome: Exception | None = None
@@ -105,7 +105,7 @@ def ensure_fresh(
         if current is None:
             raise ReauthRequired("the connection was removed; connect again")
         if current.status == "needs_reauth":
-            raise _reauth(integration)
+            raise _reauth(integration, provider)
         if not needs_refresh(current, newer_than, horizon):
             return current  # another worker refreshed it while we waited for the lock
         if current.retry_refresh_at is not None and current.retry_refresh_at > utcnow():
@@ -116,7 +116,9 @@ def ensure_fresh(
             )
         refresh_token = current.get_secret("refresh_token")
         if refresh_token is None:
-            outcome = _grant_lost(current, integration, "no refresh token: connect again", actor)
+            outcome = _grant_lost(
+                provider, current, integration, "no refresh token: connect again", actor
+            )
             event = "hub_connection_refresh_failed"
         else:
             client = resolve(provider, integration)
@@ -124,7 +126,7 @@ def ensure_fresh(
                 token = refresh(client, refresh_token)
             except TokenError as exc:
                 if exc.error in REAUTH_ERRORS:
-                    outcome = _grant_lost(current, integration, exc.error, actor)
+                    outcome = _grant_lost(provider, current, integration, exc.error, actor)
                 else:
                     outcome = _failed(current, f"the provider refused: {exc}")
                 event = "hub_connection_refresh_failed"
@@ -151,10 +153,17 @@ def ensure_fresh(
 
 
 def _grant_lost(
-    connection: Connection, integration: Integration, reason: str, actor: User | None
+    provider: Provider,
+    connection: Connection,
+    integration: Integration,
+    reason: str,
+    actor: User | None,
 ) -> ReauthRequired:
     connection.status = "needs_reauth"
-    connection.last_error = f"the provider no longer accepts this connection ({reason})"
+    hint = provider.oauth2.reauth_hint if provider.oauth2 else None
+    connection.last_error = f"the provider no longer accepts this connection ({reason})" + (
+        f"; {hint}" if hint else ""
+    )
     connection.updated_at = utcnow()
     connection.save()
     audit.record(
@@ -165,7 +174,7 @@ def _grant_lost(
         integration=integration,
         details={"holder": connection.holder, "reason": reason},
     )
-    return _reauth(integration)
+    return _reauth(integration, provider)
 
 
 def _failed(connection: Connection, message: str) -> UpstreamFailed:
@@ -180,9 +189,11 @@ def _failed(connection: Connection, message: str) -> UpstreamFailed:
     return UpstreamFailed(f"refreshing the token failed: {message}")
 
 
-def _reauth(integration: Integration) -> ReauthRequired:
+def _reauth(integration: Integration, provider: Provider | None = None) -> ReauthRequired:
+    hint = provider.oauth2.reauth_hint if provider and provider.oauth2 else None
     return ReauthRequired(
-        f"the connection to {integration.name} must be re-authorised: connect again",
+        f"the connection to {integration.name} must be re-authorised: connect again"
+        + (f" ({hint})" if hint else "")
     )
 
 

@@ -2,12 +2,45 @@
 
 Connections use OAuth2 with PKCE. Google only hands out a refresh token on a consent screen, so
 every authorization asks for offline access and forces consent; scopes granted earlier are kept.
+The hub runs the protocol from this declaration; the plugin brings the ``drive`` service's
+browse and download operations (:mod:`hub_google.folders`, :mod:`hub_google.downloads`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from hub import hookimpl
+from hub.errors import ReauthRequired
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service
+from hub_google import downloads, folders
+
+REAUTH_HINT = (
+    "Google ends a connection when access is removed in the Google account, when it has not "
+    "been used for six months, and after 7 days while the app's OAuth consent screen is in "
+    "testing."
+)
+
+Operation = TypeVar("Operation", bound=Callable[..., Any])
+
+
+def explained(operation: Operation) -> Operation:
+    """Wrap a service operation so that a lost grant says why Google may have ended it."""
+
+    @functools.wraps(operation)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(*args, **kwargs)
+        except ReauthRequired as exc:
+            if REAUTH_HINT in exc.message:  # the core already told (OAuth2Settings.reauth_hint)
+                raise
+            raise ReauthRequired(
+                f"{exc.message}. {REAUTH_HINT}", fields=exc.fields, headers=exc.headers
+            ) from None
+
+    return run  # type: ignore[return-value]
 
 
 @hookimpl
@@ -40,6 +73,7 @@ def hub_register_providers() -> list[Provider]:
                 revoke_method="POST",
                 issuer="https://accounts.google.com",
                 default_token_lifetime=3599,
+                reauth_hint=REAUTH_HINT,
             ),
             endpoints={
                 "drive": "https://www.googleapis.com",
@@ -53,12 +87,18 @@ def hub_register_providers() -> list[Provider]:
                 id_field="sub",
                 email_field="email",
                 name_field="name",
+                unauthorized_hint=(
+                    "Google's userinfo needs the openid and email scopes: keep them in the "
+                    "integration's scope"
+                ),
             ),
             services=(
                 Service(
                     "drive",
                     "Drive",
                     description="My Drive and shared drives: folders and files.",
+                    browse=explained(folders.browse),
+                    download=explained(downloads.download),
                 ),
             ),
             docs_url="https://developers.google.com/drive/api",

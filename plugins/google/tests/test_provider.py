@@ -153,3 +153,9 @@ def test_icon_is_an_svg_document(provider):
 
 def test_icon_is_safe_to_serve(provider):
     assert_safe_icon(provider.icon)
+
+
+def test_drive_can_be_browsed_and_downloaded_from(provider):
+    drive = provider.service("drive")
+
+    assert (drive.browse is not None, drive.download is not None) == (True, True)

@@ -2,15 +2,21 @@
 
 Connections are made with OAuth2 (authorization code with PKCE against Infomaniak's login
 server) or with a personal API token (``bearer``). Every base URL is a named endpoint, so an
-integration can point ``api``, ``mail`` or ``revoke`` elsewhere through ``settings.endpoints``;
-revocation goes to ``{endpoints.revoke}``. The ``profilePath`` setting overrides ``profile.path``
-for accounts still served by the v1 profile.
+integration can point ``api``, ``mail`` or ``revoke`` elsewhere through ``settings.endpoints``
+(and the login server through the integration's ``authUri`` / ``tokenUri``); revocation goes to
+``{endpoints.revoke}``. The ``profilePath`` setting overrides ``profile.path`` for accounts still
+served by the v1 profile.
+
+The services live in their own modules: :mod:`hub_infomaniak.kdrive` (drives, folders, files)
+and :mod:`hub_infomaniak.mail` (mailboxes, folders, messages as ``.eml``); both call Infomaniak
+through :mod:`hub_infomaniak.envelope`, which maps its errors to the hub's.
 """
 
 from __future__ import annotations
 
 from hub import hookimpl
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, Setting
+from hub_infomaniak import kdrive, mail
 
 LOGIN = "https://login.infomaniak.com"
 
@@ -34,11 +40,15 @@ def hub_register_providers() -> list[Provider]:
                 scopes=("user_info", "kdrive", "mail"),
                 token_auth="form",
                 pkce=True,
+                # Ask for a refresh token, so the connection outlives the ~2 h access token.
+                authorize_params={"access_type": "offline"},
                 # The revoke endpoint, so an integration's override of it takes effect.
                 revoke_url="{endpoints.revoke}",
                 revoke_method="DELETE",
-                # Typical lifetime; Infomaniak omits expires_in for tokens that never expire.
-                default_token_lifetime=7200,
+                # Infomaniak omits expires_in for tokens that never expire: such a token is not
+                # refreshed ahead of time (a guessed lifetime would mark one without a refresh
+                # token as needing reauthorisation); a 401 still triggers a refresh.
+                default_token_lifetime=None,
             ),
             endpoints={
                 "api": "https://api.infomaniak.com",
@@ -74,11 +84,15 @@ def hub_register_providers() -> list[Provider]:
                     "kdrive",
                     "kDrive",
                     description="Files and folders on every kDrive the account can open.",
+                    browse=kdrive.browse,
+                    download=kdrive.download,
                 ),
                 Service(
                     "mail",
                     "Mail",
                     description="Mailboxes, their folders and messages (as .eml files).",
+                    browse=mail.browse,
+                    download=mail.download,
                 ),
             ),
             docs_url="https://developer.infomaniak.com",

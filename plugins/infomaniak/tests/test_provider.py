@@ -97,8 +97,13 @@ def test_revoke_url_follows_an_overridden_revoke_endpoint(provider):
     assert render_url(provider.oauth2.revoke_url, values) == "https://login.example.test/token"
 
 
-def test_token_without_expires_in_lasts_two_hours(provider):
-    assert provider.oauth2.default_token_lifetime == 7200
+def test_token_without_expires_in_gets_no_guessed_lifetime(provider):
+    # Infomaniak leaves expires_in out of tokens that never expire.
+    assert provider.oauth2.default_token_lifetime is None
+
+
+def test_authorization_asks_for_offline_access(provider):
+    assert dict(provider.oauth2.authorize_params) == {"access_type": "offline"}
 
 
 def test_endpoints_default_to_infomaniak_hosts(provider):
@@ -155,6 +160,10 @@ def test_services_are_kdrive_and_mail(provider):
         ("kdrive", "kDrive"),
         ("mail", "Mail"),
     ]
+
+
+def test_every_service_can_be_browsed_and_downloaded(provider):
+    assert all(s.browse is not None and s.download is not None for s in provider.services)
 
 
 def test_every_service_is_described(provider):

@@ -1,0 +1,273 @@
+"""The ``kdrive`` service: every drive of the account, its folders and files, and downloads.
+
+The top level lists the drives as folders. A drive's folder id is its root directory
+(``"{drive_id}:1"``), and every item id is ``"{drive_id}:{file_id}"``, so a folder or file id is
+enough to reach it again. Folders are read through the v3 listing (``limit``/``cursor``,
+``has_more``); trashed entries are never shown. Downloads stream the file's bytes and pass the
+caller's ``Range`` on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.message import Message
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from hub.context import ProviderContext
+from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
+from hub.items import Crumb, Download, Item, Page
+from hub.transport import send as send_unauthenticated
+from hub.transport import session
+from hub_infomaniak.envelope import RETRY_ON, data_list, get_envelope, raise_for_status
+
+ROOT_DIR = 1  # every drive's root directory has this file id
+DRIVES_PATH = "/2/drive/users/current/drives"
+DRIVE_ROLES = (("roles[]", "admin"), ("roles[]", "user"), ("with", "account"))
+MAX_PAGE = 1000  # the most the v3 listing returns at once
+MAX_DEPTH = 32  # breadcrumbs stop climbing here: a loop in parent ids must not spin
+MAX_REDIRECTS = 3
+CHUNK = 64 * 1024
+ITEM_ID = re.compile(r"^([0-9]+):([0-9]+)$")
+PAGE_CURSOR = re.compile(r"^page:([1-9][0-9]{0,5})$")
+
+
+def kdrive_id(drive_id: int | str, file_id: int | str) -> str:
+    """The hub's id of a kDrive file or folder: ``"{drive_id}:{file_id}"``."""
+    return f"{drive_id}:{file_id}"
+
+
+def parse_item_id(value: str) -> tuple[int, int]:
+    """``(drive_id, file_id)`` from an id made by :func:`kdrive_id`.
+
+    :raises hub.errors.NotFound: when ``value`` is not such an id.
+    """
+    match = ITEM_ID.match(value)
+    if match is None:
+        raise NotFound(f"{value!r} is not a kDrive item: ids look like '<drive>:<file>'")
+    return int(match.group(1)), int(match.group(2))
+
+
+# -- browse ------------------------------------------------------------------------------------
+
+
+def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: int) -> Page:
+    """One page of kDrive: the drives at the top level, else the entries of a folder.
+
+    :param ctx: the integration's authenticated session.
+    :param parent: ``None`` for the drives, else a folder id (``"{drive_id}:{file_id}"``).
+    :param cursor: the previous page's ``next_cursor``, or ``None`` for the first page.
+    :param limit: the page size asked for (1-1000).
+    :return: the page; breadcrumbs come with the first page of a folder.
+    """
+    if parent is None:
+        return list_drives(ctx, cursor, limit)
+    drive_id, dir_id = parse_item_id(parent)
+    return list_directory(ctx, drive_id, dir_id, cursor, limit)
+
+
+def list_drives(ctx: ProviderContext, cursor: str | None, limit: int) -> Page:
+    """The drives the account is a user or an administrator of, as folders (v2 paging)."""
+    page = 1
+    if cursor:
+        match = PAGE_CURSOR.match(cursor)
+        if match is None:
+            raise ValidationError("not a cursor of the drive list", fields={"cursor": "unknown"})
+        page = int(match.group(1))
+    params = [*DRIVE_ROLES, ("page", str(page)), ("per_page", str(min(limit, MAX_PAGE)))]
+    envelope = get_envelope(ctx, "api", DRIVES_PATH, params)
+    items = [_drive_item(drive) for drive in data_list(ctx, envelope)]
+    more = page < _page_count(envelope)
+    return Page(
+        items=[i for i in items if i is not None], next_cursor=f"page:{page + 1}" if more else None
+    )
+
+
+def _page_count(envelope: dict) -> int:
+    """How many pages a v2 list has: ``pages``, else from ``total`` and ``items_per_page``."""
+    pages, total, size = (envelope.get(k) for k in ("pages", "total", "items_per_page"))
+    if isinstance(pages, int):
+        return pages
+    if isinstance(total, int) and isinstance(size, int) and size > 0:
+        return -(-total // size)
+    return 1
+
+
+def _drive_item(drive: dict) -> Item | None:
+    # users/current/drives answers drive_id/drive_name; drive/init answers id/name.
+    drive_id = drive.get("drive_id", drive.get("id"))
+    if drive_id is None:
+        return None
+    name = drive.get("drive_name") or drive.get("name") or f"kDrive {drive_id}"
+    extras: dict[str, Any] = {"driveId": drive_id}
+    account = drive.get("account")
+    if isinstance(account, dict) and account.get("name"):
+        extras["account"] = account["name"]
+    if drive.get("in_maintenance"):
+        extras["inMaintenance"] = True
+    return Item(id=kdrive_id(drive_id, ROOT_DIR), name=str(name), kind="folder", extras=extras)
+
+
+def list_directory(
+    ctx: ProviderContext, drive_id: int, dir_id: int, cursor: str | None, limit: int
+) -> Page:
+    """One page of a directory through the v3 listing, trashed entries left out."""
+    params: dict[str, Any] = {"limit": min(limit, MAX_PAGE), "with": "path"}
+    if cursor:
+        params["cursor"] = cursor
+    envelope = get_envelope(ctx, "api", f"/3/drive/{drive_id}/files/{dir_id}/files", params)
+    items = [
+        _file_item(drive_id, entry)
+        for entry in data_list(ctx, envelope)
+        if entry.get("id") is not None and not _trashed(entry)
+    ]
+    next_cursor = envelope.get("cursor") if envelope.get("has_more") else None
+    path = [] if cursor else breadcrumbs(ctx, drive_id, dir_id)
+    return Page(items=items, next_cursor=str(next_cursor) if next_cursor else None, path=path)
+
+
+def _trashed(entry: dict) -> bool:
+    return "trash" in str(entry.get("status") or "").lower()
+
+
+def _file_item(drive_id: int, entry: dict) -> Item:
+    is_dir = entry.get("type") == "dir"
+    extras = {"path": entry["path"]} if isinstance(entry.get("path"), str) else {}
+    return Item(
+        id=kdrive_id(drive_id, entry.get("id")),
+        name=str(entry.get("name") or entry.get("id")),
+        kind="folder" if is_dir else "file",
+        size=None if is_dir else _integer(entry.get("size")),
+        mime_type=None if is_dir else entry.get("mime_type"),
+        modified_at=_timestamp(
+            entry.get("last_modified_at") or entry.get("updated_at") or entry.get("added_at")
+        ),
+        extras=extras,
+    )
+
+
+def breadcrumbs(ctx: ProviderContext, drive_id: int, dir_id: int) -> list[Crumb]:
+    """The trail from the drive down to ``dir_id``: the drive, then each folder.
+
+    Climbs ``parent_id`` through the metadata endpoint. Breadcrumbs are a convenience: if
+    Infomaniak cannot tell (an error, a loop), the listing is served without them.
+    """
+    try:
+        trail: list[Crumb] = []
+        current = dir_id
+        while current != ROOT_DIR:
+            if len(trail) >= MAX_DEPTH:
+                return []
+            entry = get_envelope(ctx, "api", f"/3/drive/{drive_id}/files/{current}").get("data")
+            if not isinstance(entry, dict):
+                return []
+            trail.append(Crumb(kdrive_id(drive_id, current), str(entry.get("name") or current)))
+            parent = entry.get("parent_id")
+            if not isinstance(parent, int) or parent <= 0:
+                break
+            current = parent
+        trail.append(Crumb(kdrive_id(drive_id, ROOT_DIR), drive_name(ctx, drive_id)))
+    except HubError:
+        return []
+    return list(reversed(trail))
+
+
+def drive_name(ctx: ProviderContext, drive_id: int) -> str:
+    """The drive's name from the drive list (``kDrive <id>`` when it is not listed)."""
+    envelope = get_envelope(ctx, "api", DRIVES_PATH, [*DRIVE_ROLES, ("per_page", "1000")])
+    for drive in data_list(ctx, envelope):
+        if str(drive.get("drive_id", drive.get("id"))) == str(drive_id):
+            return str(drive.get("drive_name") or drive.get("name") or f"kDrive {drive_id}")
+    return f"kDrive {drive_id}"
+
+
+# -- download ----------------------------------------------------------------------------------
+
+
+def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Download:
+    """A file's bytes, streamed, with the caller's ``Range`` passed to kDrive.
+
+    :param ctx: the integration's authenticated session.
+    :param item_id: a file id (``"{drive_id}:{file_id}"``).
+    :param range_header: the caller's ``Range`` header, or ``None``.
+    :return: the download: 206 with ``Content-Range`` when kDrive honoured the range.
+    """
+    drive_id, file_id = parse_item_id(item_id)
+    url = ctx.url("api", f"/2/drive/{drive_id}/files/{file_id}/download")
+    headers = {"Range": range_header} if range_header else {}
+    response = _fetch(ctx, url, headers)
+    length = response.headers.get("Content-Length")
+    filename = (
+        _disposition_filename(response.headers.get("Content-Disposition"))
+        or _file_name(ctx, drive_id, file_id)
+        or f"file-{file_id}"
+    )
+    return Download(
+        chunks=response.iter_content(CHUNK),
+        filename=filename,
+        mime_type=response.headers.get("Content-Type") or "application/octet-stream",
+        size=int(length) if length and length.isdigit() else None,
+        status=response.status_code,
+        content_range=response.headers.get("Content-Range"),
+        close=response.close,
+    )
+
+
+def _fetch(ctx: ProviderContext, url: str, headers: dict[str, str]) -> requests.Response:
+    """GET a download, following a redirect to a storage host without the credentials."""
+    response = ctx.request("GET", url, headers=headers, stream=True, retry_on=RETRY_ON)
+    origin = _origin(url)
+    for _ in range(MAX_REDIRECTS):
+        location = response.headers.get("Location")
+        if not (300 <= response.status_code < 400 and location):
+            break
+        response.close()
+        url = urljoin(url, location)
+        if _origin(url) == origin:
+            response = ctx.request("GET", url, headers=headers, stream=True, retry_on=RETRY_ON)
+        else:  # a signed storage URL: the bearer token must not travel there
+            response = send_unauthenticated(
+                "GET", url, provider=ctx.name, http=session(), headers=headers, stream=True
+            )
+    if 300 <= response.status_code < 400:
+        response.close()
+        raise UpstreamFailed(f"{ctx.name} redirected the download too often")
+    return raise_for_status(ctx, response)
+
+
+def _file_name(ctx: ProviderContext, drive_id: int, file_id: int) -> str | None:
+    try:
+        entry = get_envelope(ctx, "api", f"/3/drive/{drive_id}/files/{file_id}").get("data")
+    except HubError:
+        return None
+    return str(entry["name"]) if isinstance(entry, dict) and entry.get("name") else None
+
+
+def _disposition_filename(value: str | None) -> str | None:
+    if not value:
+        return None
+    message = Message()
+    message["Content-Disposition"] = value
+    name = message.get_filename()
+    if not name:
+        return None
+    name = re.split(r"[\\/]", name)[-1].strip()
+    return name or None
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return None
