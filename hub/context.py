@@ -17,6 +17,7 @@ from hub.errors import (
     Forbidden,
     HubError,
     NotFound,
+    RangeNotSatisfiable,
     RateLimited,
     ReauthRequired,
     UpstreamFailed,
@@ -28,7 +29,7 @@ from hub.providers import Provider
 from hub.tokens import access_token, ensure_fresh
 from hub.transport import send, session
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND"})
 RETRY_STATUSES = frozenset({429, 503})
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 10.0  # seconds: longer waits are the caller's to decide, not a held worker's
@@ -66,6 +67,15 @@ def error_for(provider: str, response: requests.Response) -> HubError:
         seconds = int(wait) if wait and wait.isdigit() else None
         return RateLimited(
             f"{provider} is rate limiting requests; try again later", retry_after=seconds
+        )
+    if status == 416:
+        headers = (
+            {"Content-Range": response.headers["Content-Range"]}
+            if "Content-Range" in response.headers
+            else None
+        )
+        return RangeNotSatisfiable(
+            f"the range asked for lies outside the file at {provider}", headers=headers
         )
     if status in (408, 504):
         return UpstreamTimeout(f"{provider} did not answer in time")
@@ -204,7 +214,8 @@ class ProviderContext:
         if auth_type == "bearer":
             headers["Authorization"] = f"Bearer {values['token']}"
         elif auth_type == "basic":
-            return {"auth": (values["username"], values["password"])}
+            # UTF-8 (RFC 7617): requests would otherwise encode text as Latin-1, or fail.
+            return {"auth": (values["username"].encode(), values["password"].encode())}
         elif auth_type == "apikey":
             query_name = self.settings.get("apiKeyQuery")
             if query_name:

@@ -253,3 +253,14 @@ def test_download_query_parameters_reach_the_operation(
     requests_mock.get(f"{API}/content/doc", content=b"x")
     files_client.get(f"{base(files_integration)}/items/doc/download?format=pdf")
     assert requests_mock.last_request.qs == {"format": ["pdf"]}
+
+
+def test_a_range_outside_the_file_is_416(files_client, files_integration, requests_mock):
+    requests_mock.get(
+        f"{API}/content/small.bin", status_code=416, headers={"Content-Range": "bytes */10"}
+    )
+    response = files_client.get(
+        f"{base(files_integration)}/items/small.bin/download", headers={"Range": "bytes=50-60"}
+    )
+    assert response.status_code == 416
+    assert response.headers["Content-Range"] == "bytes */10"

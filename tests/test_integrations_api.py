@@ -57,7 +57,8 @@ def test_an_integration_is_found_by_number_and_by_natural_id(alice_client):
 
 
 @pytest.mark.parametrize(
-    "ref", ["999999", "alice:nope", "nobody:my-api", "garbage", ":", "alice:", "6³", "１", "9" * 40]
+    "ref",
+    ["999999", "alice:nope", "nobody:my-api", "garbage", ":", "alice:", "6³", "\uff11", "9" * 40],
 )
 def test_an_unknown_reference_is_404(alice_client, ref):
     create(alice_client)

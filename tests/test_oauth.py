@@ -63,9 +63,7 @@ def token_answer(**extra):
 def connect(client, integration, requests_mock, answer=None):
     requests_mock.post(TOKEN, json=answer or token_answer(refresh_token="refresh-1"))
     params = begin(client, integration)
-    response = client.get(
-        "/oauth2/callback", query_string={"state": params["state"], "code": CODE}
-    )
+    response = client.get("/oauth2/callback", query_string={"state": params["state"], "code": CODE})
     assert response.status_code == 303, response.get_data(as_text=True)
     return response
 

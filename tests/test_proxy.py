@@ -3,6 +3,7 @@ API base URL, headers are filtered both ways, and upstream failures are clear.""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -278,3 +279,18 @@ def test_header_templates_are_expanded_and_injection_refused(
     response = proxy(files_client, files_integration, "who")
     assert response.status_code == 400 and response.json["error"]["code"] == "header_refused"
     assert requests_mock.call_count == 1
+
+
+def test_basic_credentials_outside_latin1_are_sent_as_utf8(files_client, requests_mock):
+    created = files_client.post(
+        "/api/integrations",
+        json={"name": "Basic", "authType": "basic", "apiBaseUri": "https://api.example.org"},
+    ).json
+    files_client.post(
+        f"/api/integrations/{created['id']}/connection",
+        json={"username": "用户", "password": "密码"},
+    )
+    requests_mock.get("https://api.example.org/me", json={})
+    assert proxy(files_client, created["id"], "me").status_code == 200
+    expected = base64.b64encode("用户:密码".encode()).decode()
+    assert requests_mock.last_request.headers["Authorization"] == f"Basic {expected}"

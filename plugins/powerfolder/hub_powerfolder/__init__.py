@@ -8,12 +8,19 @@ parameters. Both vary between server versions: the token URL is ``"{serverUrl}{t
 so the ``tokenPath`` setting picks the path, and the ``refreshMethod`` setting overrides
 ``oauth2.refresh_method`` (a POST refresh then authenticates like the token request, with a JSON
 body). Username and password (``basic``) work as well.
+
+The ``files`` service (:mod:`hub_powerfolder.files`) lists the account's folders, then WebDAV
+collections, and downloads by WebDAV ``GET``. ``hub powerfolder register-client``
+(:mod:`hub_powerfolder.admin`) stores the hub's OAuth client on a server, as an administrator.
 """
 
 from __future__ import annotations
 
+import click
+
 from hub import hookimpl
 from hub.providers import Icon, OAuth2Settings, Provider, Service, Setting
+from hub_powerfolder import admin, files
 
 SERVER = "{serverUrl}"
 
@@ -77,7 +84,18 @@ def hub_register_providers() -> list[Provider]:
                     "files",
                     "Files",
                     description="The folders shared with the account and the files in them.",
+                    browse=files.browse,
+                    download=files.download,
                 ),
             ),
         )
     ]
+
+
+@hookimpl
+def hub_register_commands(cli: click.Group) -> None:
+    """Add ``hub powerfolder register-client``: store the hub's OAuth client on a server.
+
+    :param cli: the top-level ``hub`` click group.
+    """
+    cli.add_command(admin.powerfolder)

@@ -201,3 +201,18 @@ def test_icon_is_an_svg_document(provider):
 
 def test_icon_is_safe_to_serve(provider):
     assert_safe_icon(provider.icon)
+
+
+def test_the_files_service_can_be_browsed_and_downloaded(provider):
+    files = provider.service("files")
+
+    assert (files.browse, files.download) == (
+        hub_powerfolder.files.browse,
+        hub_powerfolder.files.download,
+    )
+
+
+def test_the_plugin_adds_a_command_to_the_hub(registry):
+    implementations = registry.hook.hub_register_commands.get_hookimpls()
+
+    assert "powerfolder" in [i.plugin_name for i in implementations]
