@@ -32,6 +32,10 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The hub under gunicorn against a local upstream: proxy, download, paging (docs/benchmarks.md).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
 # The end-to-end OAuth tests' authorization server (npm oidc-provider, tests/e2e_oauth/).
 .PHONY: e2e-deps
 e2e-deps:

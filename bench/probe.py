@@ -1,0 +1,219 @@
+"""Per-request database work of the hub's data path, counted in process (run by bench/run.py).
+
+Builds the hub app from the environment bench/run.py prepared (``HUB_INSTANCE_PATH``, the
+bench plugin on ``PYTHONPATH``, the upstream running), then sends requests through Flask's test
+client with the bench API token and counts, per request, the SQL statements peewee logs, the
+writes among them, and the database connections opened. Also times an SQLite connection open
+(with the hub's PRAGMAs) and close, which the hub does around every request.
+
+Then times the steps of a proxied GET one by one (token lookup, integration lookup, connection
+lookup, the provider context, the upstream call with a new session as the hub makes it and with
+a kept-alive one), and those of a 1000-item folder page (the plugin's browse, ``page_json``,
+Flask's ``jsonify``).
+
+Prints one JSON line. ``--profile`` prints the top of a cProfile of proxied GETs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import time
+from typing import Any
+
+from flask import jsonify
+
+from hub import access, accounts, browse, integrations
+from hub.api.connect import provider_of
+from hub.app import create_app
+from hub.connections import connection_for
+from hub.context import ProviderContext
+from hub.models import Integration, Principal
+
+
+class Counter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.msg
+        sql = message[0] if isinstance(message, tuple) else str(message)
+        self.statements.append(sql)
+
+
+def breakdown(
+    app: Any, ref: str, headers: dict[str, str], counter: Counter, count: int
+) -> dict[str, Any]:
+    """The steps of a proxied GET and of a 1000-item page, each timed alone inside one request
+    context: ms and SQL statements per call."""
+    token = headers["Authorization"].split(" ", 1)[1]
+    parts: dict[str, Any] = {}
+    with app.test_request_context("/", headers=headers):
+        app.preprocess_request()  # the hub's before_request: opens the database connection
+        user = accounts.user_for_token(token)[0]
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        connection = connection_for(integration, user)
+        base = integrations.api_base_uri(provider, integration)
+        kept = ProviderContext(provider, integration, connection, user)
+
+        def upstream_new_session() -> None:
+            context = ProviderContext(provider, integration, connection, user)
+            context.request("GET", base + "/v1/ping", stream=True).close()
+
+        def compile_lookup() -> None:
+            # The query access.lookup builds for a numeric ref, compiled to SQL but not run.
+            Integration.select(Integration, Principal).join(
+                Principal, on=(Integration.owner == Principal.id)
+            ).where(Integration.id == int(ref)).sql()
+
+        def upstream_kept_session() -> None:
+            response = kept.request("GET", base + "/v1/ping", stream=True)
+            response.content  # noqa: B018 (read it, so the connection goes back to the pool)
+            response.close()
+
+        files = browse.service_of(provider, "files", "browse")
+        page = browse.browse(kept, files, None, None, 1000)
+        body = browse.page_json(page)
+
+        steps = {
+            "user_for_token (API token -> user)": lambda: accounts.user_for_token(token),
+            "access.find (integration + level)": lambda: access.find(user, ref),
+            "connection_for (the caller's connection)": lambda: connection_for(integration, user),
+            "peewee: compile the SQL of that integration query, not run": compile_lookup,
+            "ProviderContext() (settings, endpoints, new requests.Session)": lambda: (
+                ProviderContext(provider, integration, connection, user)
+            ),
+            "expanded_headers (header templates)": lambda: integrations.expanded_headers(
+                integration, user, connection
+            ),
+            "credentials (decrypt the stored token)": lambda: kept._credentials({}, None),
+            "upstream GET, new session per request (as the hub does)": upstream_new_session,
+            "upstream GET, one kept-alive session": upstream_kept_session,
+            "items, limit 1000: plugin browse (upstream GET, JSON, 1000 Items)": lambda: (
+                browse.browse(kept, files, None, None, 1000)
+            ),
+            "items, limit 1000: page_json (Items to dicts)": lambda: browse.page_json(page),
+            "items, limit 1000: jsonify (Flask JSON answer)": lambda: jsonify(body),
+            "items, limit 1000: json.dumps alone (for comparison)": lambda: json.dumps(body),
+        }
+        for name, step in steps.items():
+            for _ in range(5):
+                step()
+            counter.statements.clear()
+            started = time.perf_counter()
+            for _ in range(count):
+                step()
+            elapsed = time.perf_counter() - started
+            parts[name] = {
+                "ms": elapsed / count * 1000,
+                "statements": len(counter.statements) / count,
+                "sample": sorted({sql.split(" WHERE ")[0][-80:] for sql in counter.statements}),
+            }
+    return parts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--integration", required=True)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    app = create_app()
+    engine = app.extensions["hub.database"]
+    opened = [0]
+    original_connect = engine.connect
+
+    def counting_connect(*a: Any, **kw: Any) -> Any:
+        result = original_connect(*a, **kw)
+        if result:
+            opened[0] += 1
+        return result
+
+    engine.connect = counting_connect
+    counter = Counter()
+    log = logging.getLogger("peewee")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    log.addHandler(counter)
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {os.environ['BENCH_API_TOKEN']}"}
+    base = f"/api/integrations/{args.integration}"
+    paths = {
+        "proxy": f"{base}/proxy/v1/ping",
+        "items": f"{base}/services/files/items?limit=100",
+        "download": f"{base}/services/files/items/1024/download",
+        "healthz": "/healthz",
+    }
+
+    def get(path: str) -> None:
+        response = client.get(path, headers=headers)
+        response.get_data()
+        status = response.status_code
+        response.close()
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status} {response.get_data()[:300]!r}")
+
+    results: dict[str, Any] = {}
+    for key, path in paths.items():
+        for _ in range(10):
+            get(path)  # warm-up (and the token's once-a-minute last-used write)
+        counter.statements.clear()
+        opened[0] = 0
+        started = time.perf_counter()
+        for _ in range(args.requests):
+            get(path)
+        elapsed = time.perf_counter() - started
+        writes = [
+            s
+            for s in counter.statements
+            if s.lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE", "BEGIN"}
+        ]
+        results[key] = {
+            "statements": len(counter.statements) / args.requests,
+            "writes": len(writes) / args.requests,
+            "connects": opened[0] / args.requests,
+            "ms": elapsed / args.requests * 1000,
+            "sample": sorted({s.split(" WHERE ")[0][:120] for s in counter.statements}),
+        }
+
+    results["components"] = breakdown(app, args.integration, headers, counter, args.requests * 2)
+
+    log.removeHandler(counter)
+    engine.connect = original_connect
+    if not engine.is_closed():
+        engine.close()
+    count = 1000
+    started = time.perf_counter()
+    for _ in range(count):
+        engine.connect()
+        engine.close()
+    connect_close_ms = (time.perf_counter() - started) / count * 1000
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.requests * 3):
+            get(paths["proxy"])
+        profiler.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text).sort_stats("cumulative")
+        stats.print_stats(45)
+        print(text.getvalue())
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+        print(text.getvalue())
+
+    print(json.dumps({"requests": results, "connect_close_ms": connect_close_ms}))
+
+
+if __name__ == "__main__":
+    main()
