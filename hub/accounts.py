@@ -292,8 +292,9 @@ def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
     token = (
-        ApiToken.select(ApiToken, User)
+        ApiToken.select(ApiToken, User, Principal)
         .join(User)
+        .join(Principal)
         .where(ApiToken.token_hash == hash_token(plaintext))
         .first()
     )

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 import peewee
 from flask import Flask, current_app
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -33,7 +34,17 @@ def open_database(url: str) -> peewee.Database:
         if path and not path.startswith(":memory:") and not os.path.exists(path):
             # SQLite gives its -wal and -shm files the database file's mode: owner-only.
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=15)
+        # Pooled: a request reuses an open connection instead of opening one and setting its
+        # pragmas again (about half a millisecond a request). Writers still wait on SQLite's
+        # own lock (busy_timeout).
+        return PooledSqliteDatabase(
+            path,
+            pragmas=SQLITE_PRAGMAS,
+            max_connections=64,
+            stale_timeout=600,
+            timeout=30,
+            check_same_thread=False,
+        )
     if scheme in {"postgres", "postgresql", "postgresql+pool", "postgres+pool"}:
         return connect_url(url)
     raise ValueError(

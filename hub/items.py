@@ -22,6 +22,10 @@ from typing import Any, Literal
 
 ItemKind = Literal["folder", "file"]
 
+# How much of a download to move at a time: large enough that per-chunk overhead (the WSGI
+# server's write, Python's loop) stays small, small enough that memory stays flat.
+CHUNK_SIZE = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Item:

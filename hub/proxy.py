@@ -22,6 +22,7 @@ from flask import Request, Response
 
 from hub.context import ProviderContext
 from hub.errors import UpstreamFailed, ValidationError
+from hub.items import CHUNK_SIZE
 
 FORWARDED_REQUEST_HEADERS = frozenset(
     {
@@ -55,7 +56,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 STRIPPED_RESPONSE_HEADERS = HOP_BY_HOP | {"set-cookie", "set-cookie2", "server", "x-powered-by"}
-CHUNK = 64 * 1024
+CHUNK = CHUNK_SIZE
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

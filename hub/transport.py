@@ -3,6 +3,9 @@ followed, and failures turned into the hub's errors naming the provider."""
 
 from __future__ import annotations
 
+import threading
+from http.cookiejar import DefaultCookiePolicy
+
 import requests
 from flask import current_app
 
@@ -13,11 +16,20 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 
 
+_local = threading.local()
+
+
 def session() -> requests.Session:
-    """A session that ignores proxy and netrc settings of the environment: credentials the hub
-    sends must go exactly where the integration says, nowhere else."""
-    http = requests.Session()
-    http.trust_env = False
+    """This thread's session to providers: connections are kept alive between requests (no
+    new TCP and TLS handshake per call), cookies are never kept (one user's provider cookies
+    must not reach another's requests), and the environment's proxy and netrc settings are
+    ignored (credentials go exactly where the integration says)."""
+    http = getattr(_local, "session", None)
+    if http is None:
+        http = requests.Session()
+        http.trust_env = False
+        http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        _local.session = http
     return http
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from hub import hookimpl
 from hub.context import ProviderContext
 from hub.errors import UpstreamFailed
-from hub.items import Crumb, Download, Item, Page
+from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
 from hub.providers import OAuth2Settings, Provider, Service
 
 API = "https://files.example.org"
@@ -52,7 +52,7 @@ def download(ctx: ProviderContext, item_id, range_header) -> Download:
     )
     length = response.headers.get("Content-Length")
     return Download(
-        chunks=response.iter_content(64 * 1024),
+        chunks=response.iter_content(CHUNK_SIZE),
         filename=item_id.rsplit("/", 1)[-1],
         mime_type=response.headers.get("Content-Type", "application/octet-stream"),
         size=int(length) if length else None,

@@ -294,3 +294,12 @@ def test_basic_credentials_outside_latin1_are_sent_as_utf8(files_client, request
     assert proxy(files_client, created["id"], "me").status_code == 200
     expected = base64.b64encode("用户:密码".encode()).decode()
     assert requests_mock.last_request.headers["Authorization"] == f"Basic {expected}"
+
+
+def test_provider_cookies_are_never_kept_between_requests(
+    files_client, files_integration, requests_mock
+):
+    requests_mock.get(f"{API}/login-ish", text="ok", headers={"Set-Cookie": "sid=secret; Path=/"})
+    proxy(files_client, files_integration, "login-ish")
+    proxy(files_client, files_integration, "login-ish")
+    assert "Cookie" not in requests_mock.last_request.headers

@@ -13,12 +13,12 @@ import requests
 
 from hub.context import ProviderContext
 from hub.errors import NotFound, ValidationError
-from hub.items import Download
+from hub.items import CHUNK_SIZE, Download
 from hub_google import api
 from hub_google.exports import FALLBACK, FOLDER, SHORTCUT, Format, choose, filename, formats_of
 
 META_FIELDS = "id,name,mimeType,size,shortcutDetails(targetId,targetMimeType)"
-CHUNK_SIZE = 64 * 1024
+CHUNK_SIZE = CHUNK_SIZE  # the hub's download chunk size
 # Compressed transfer would make Content-Length (and a Range) count other bytes than the file's.
 IDENTITY = {"Accept-Encoding": "identity"}
 

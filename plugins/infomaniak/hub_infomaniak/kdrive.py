@@ -19,7 +19,7 @@ import requests
 
 from hub.context import ProviderContext
 from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
-from hub.items import Crumb, Download, Item, Page
+from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
 from hub.transport import send as send_unauthenticated
 from hub.transport import session
 from hub_infomaniak.envelope import RETRY_ON, data_list, get_envelope, raise_for_status
@@ -30,7 +30,7 @@ DRIVE_ROLES = (("roles[]", "admin"), ("roles[]", "user"), ("with", "account"))
 MAX_PAGE = 1000  # the most the v3 listing returns at once
 MAX_DEPTH = 32  # breadcrumbs stop climbing here: a loop in parent ids must not spin
 MAX_REDIRECTS = 3
-CHUNK = 64 * 1024
+CHUNK = CHUNK_SIZE  # the hub's download chunk size
 ITEM_ID = re.compile(r"^([0-9]+):([0-9]+)$")
 PAGE_CURSOR = re.compile(r"^page:([1-9][0-9]{0,5})$")
 

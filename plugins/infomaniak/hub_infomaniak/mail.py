@@ -19,12 +19,12 @@ from urllib.parse import quote, unquote
 
 from hub.context import ProviderContext
 from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
-from hub.items import Crumb, Download, Item, Page
+from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
 from hub_infomaniak.eml import MEDIA_TYPE, eml_filename, peek_headers, subject_of
 from hub_infomaniak.envelope import data_list, error_for, get_envelope, read_envelope, send
 
 MAX_MESSAGES = 200  # the message listing refuses larger pages
-CHUNK = 64 * 1024
+CHUNK = CHUNK_SIZE  # the hub's download chunk size
 FOLDER_CURSOR = re.compile(r"^f:([0-9]{1,7})$")
 MESSAGE_CURSOR = re.compile(r"^m:([0-9]{1,9}):([0-9]{1,5})$")
 

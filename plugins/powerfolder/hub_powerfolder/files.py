@@ -22,12 +22,12 @@ import requests
 
 from hub.context import ProviderContext
 from hub.errors import HubError, ReauthRequired, UpstreamFailed, ValidationError
-from hub.items import Crumb, Download, Item, Page
+from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
 from hub_powerfolder import webdav
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64 * 1024
+CHUNK = CHUNK_SIZE  # the hub's download chunk size
 MAX_ANSWER_BYTES = 32 * 1024 * 1024  # a folder listing or the folder list, read whole
 HTML_NAMES = (".html", ".htm", ".xhtml", ".xht", ".shtml")
 MAX_REDIRECTS = 3
