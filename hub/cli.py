@@ -99,7 +99,8 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         _fail("the database schema is not up to date: run `hub init` first")
     if demo:
         os.environ["HUB_DEMO"] = "1"
-        if current_app.extensions["hub"].registry.provider("demo") is None:
+        # The app above was built before the switch: ask a registry built after it.
+        if build_registry(_environment_settings()).provider("demo") is None:
             click.echo("Note: the demo provider (hub-demo) is not installed.", err=True)
     click.echo(f"Serving Integration Hub on http://{host}:{port}")
     run_server(create_app, host=host, port=port, workers=workers, threads=threads)
