@@ -15,10 +15,11 @@ A plugin's ``tests/conftest.py`` typically starts with::
 
 from __future__ import annotations
 
+import os
 import re
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
@@ -29,6 +30,9 @@ from hub import accounts, create_app, migrations
 from hub.crypto import generate_key
 from hub.db import bind, database
 from hub.plugins import ENTRY_POINT_GROUP, PluginRegistry
+
+if TYPE_CHECKING:  # pytest is a test dependency, not the hub's
+    import pytest
 from hub.providers import Icon, Provider, validate_provider
 
 _UNSAFE_SVG = re.compile(
@@ -75,6 +79,19 @@ def use_cheap_password_hashing() -> None:
     """Hash test users' passwords with Argon2's cheapest parameters (tests only: production
     parameters cost about half a second a sign-in)."""
     accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every test of a hub needs, undone after the test: no ``HUB_*`` setting of the
+    developer's shell leaks in, every provider host resolves to a public address (tests have no
+    DNS; the hub checks each address it calls), and passwords are hashed cheaply.
+
+    Call it from an autouse fixture in the plugin's ``conftest.py``."""
+    for name in list(os.environ):
+        if name.startswith("HUB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr("hub.netguard.resolve_host", fake_dns())
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
 
 
 def make_hub_app(instance: Path, **settings: Any) -> Flask:

@@ -17,3 +17,15 @@ def test_fake_dns_answers_public_unless_told_otherwise():
     resolve = fake_dns({"intranet.example.org": "10.0.0.1"})
     assert resolve("api.example.org") == ["93.184.216.34"]
     assert resolve("Intranet.Example.org") == ["10.0.0.1"]
+
+
+def test_isolate_clears_shell_settings_and_dns_for_one_test(monkeypatch):
+    import hub.netguard
+    from hub.testing import isolate
+
+    monkeypatch.setenv("HUB_DATABASE_URL", "postgresql://somewhere/else")
+    isolate(monkeypatch)
+    import os
+
+    assert "HUB_DATABASE_URL" not in os.environ
+    assert hub.netguard.resolve_host("api.example.org") == ["93.184.216.34"]

@@ -3,7 +3,6 @@ http://127.0.0.1:5001 requests-mock forwards to that app's test client (no socke
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,7 @@ import requests_mock as requests_mock_module
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.testing import make_hub_app, signed_in_client
+from hub.testing import isolate, make_hub_app, signed_in_client
 from hub_demo import CLIENT_ID, CLIENT_SECRET, DEFAULT_URL, server
 
 VERIFIER = "v" * 43 + "-demo-verifier"
@@ -22,11 +21,9 @@ REDIRECT = "http://hub.test/oauth2/callback"
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No HUB_* setting of the developer's shell leaks into a test."""
-    for name in list(os.environ):
-        if name.startswith("HUB_"):
-            monkeypatch.delenv(name)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shell settings, no DNS, cheap password hashing (hub.testing.isolate)."""
+    isolate(monkeypatch)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ bodies recorded in ``tests/recorded/``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,8 +12,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
-from argon2.profiles import CHEAPEST
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -22,7 +19,7 @@ from werkzeug.test import TestResponse
 from hub.db import database
 from hub.plugins import PluginRegistry
 from hub.providers import Provider
-from hub.testing import fake_dns, load_plugin, make_hub_app, provider_of, signed_in_client
+from hub.testing import isolate, load_plugin, make_hub_app, provider_of, signed_in_client
 from hub_google import api
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -60,11 +57,9 @@ def provider() -> Provider:
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No HUB_* setting of the developer's shell leaks into a test."""
-    for name in list(os.environ):
-        if name.startswith("HUB_"):
-            monkeypatch.delenv(name)
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shell settings, no DNS, cheap password hashing (hub.testing.isolate)."""
+    isolate(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -179,9 +174,6 @@ def google(requests_mock: Any) -> FakeGoogle:
 def hub_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """A whole hub with installed plugins and Google client credentials from the environment
     keys ``HUB_GOOGLE_CLIENT_ID`` / ``HUB_GOOGLE_CLIENT_SECRET``."""
-    monkeypatch.setattr("hub.netguard.resolve_host", fake_dns())
-    # Signing in hashes a password; production's Argon2 cost would dominate every test.
-    monkeypatch.setattr("hub.accounts._hasher", PasswordHasher.from_parameters(CHEAPEST))
     yield make_hub_app(
         tmp_path / "instance", GOOGLE_CLIENT_ID=CLIENT_ID, GOOGLE_CLIENT_SECRET=CLIENT_SECRET
     )

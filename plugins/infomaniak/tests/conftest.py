@@ -5,22 +5,18 @@ requests-mock."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
-from argon2.profiles import CHEAPEST
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub import accounts
 from hub.plugins import PluginRegistry
 from hub.providers import Provider
-from hub.testing import fake_dns, load_plugin, make_hub_app, provider_of, signed_in_client
+from hub.testing import isolate, load_plugin, make_hub_app, provider_of, signed_in_client
 
 RECORDED = Path(__file__).parent / "fixtures"
 LOGIN = "https://login.infomaniak.com"
@@ -29,23 +25,9 @@ CLIENT_SECRET = "ik-client-secret"
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No HUB_* setting of the developer's shell leaks into a test's hub."""
-    for name in list(os.environ):
-        if name.startswith("HUB_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture(autouse=True)
-def _no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests have no DNS: every provider host resolves to a public address."""
-    monkeypatch.setattr("hub.netguard.resolve_host", fake_dns())
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signing the test user in needs no brute-force-resistant hash."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shell settings, no DNS, cheap password hashing (hub.testing.isolate)."""
+    isolate(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

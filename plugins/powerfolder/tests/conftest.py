@@ -3,7 +3,6 @@ hub for tests through its HTTP API, and the server's recorded answers (``fixture
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from flask.testing import FlaskClient
 
 from hub.plugins import PluginRegistry
 from hub.providers import Provider
-from hub.testing import fake_dns, load_plugin, make_hub_app, provider_of, signed_in_client
+from hub.testing import isolate, load_plugin, make_hub_app, provider_of, signed_in_client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SERVER = "https://pf.example.org"
@@ -24,17 +23,9 @@ CLIENT_SECRET = "pf-client-secret-value"
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No HUB_* setting of the developer's shell leaks into a test."""
-    for name in list(os.environ):
-        if name.startswith("HUB_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture(autouse=True)
-def _no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests have no DNS: every name is a public address."""
-    monkeypatch.setattr("hub.netguard.resolve_host", fake_dns())
+def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shell settings, no DNS, cheap password hashing (hub.testing.isolate)."""
+    isolate(monkeypatch)
 
 
 @pytest.fixture
