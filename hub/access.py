@@ -41,13 +41,14 @@ def levels_for(user: User, integrations: Iterable[Integration]) -> dict[int, str
     levels: dict[int, str | None] = {
         row.id: "manage" if row.owner_id == user.principal_id else None for row in rows
     }
-    pending = [row.id for row in rows if levels[row.id] is None]
-    if pending:
-        ids = principal_ids(user)
-        for row in rows:
-            if row.owner_id in ids:
-                levels[row.id] = "manage"
-        pending = [row.id for row in rows if levels[row.id] is None]
+    others = [row for row in rows if levels[row.id] is None]
+    if not others:
+        return levels
+    ids = principal_ids(user)
+    for row in others:
+        if row.owner_id in ids:
+            levels[row.id] = "manage"
+    pending = [row.id for row in others if levels[row.id] is None]
     if pending:
         shares = Share.select(Share.integration, Share.access).where(
             Share.integration.in_(pending), Share.principal.in_(ids)

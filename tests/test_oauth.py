@@ -546,3 +546,24 @@ def test_a_401_on_the_profile_explains_the_missing_scope_and_stores_nothing(
     assert "user_info" in response.get_data(as_text=True)
     with app.app_context(), database.connection_context():
         assert not Connection.select().exists()
+
+
+def test_a_lost_grant_tells_why_the_provider_ends_grants(app, alice_client, requests_mock):
+    alice_client.application.config["GOOGLE_CLIENT_ID"] = "google-client"
+    integration = alice_client.post(
+        "/api/integrations", json={"name": "Drive", "provider": "google"}
+    ).json
+    requests_mock.post("https://oauth2.googleapis.com/token", json=token_answer(refresh_token="r"))
+    requests_mock.get(
+        "https://openidconnect.googleapis.com/v1/userinfo", json={"sub": "1", "email": "a@b.c"}
+    )
+    state = begin(alice_client, integration)["state"]
+    alice_client.get("/oauth2/callback", query_string={"state": state, "code": "x"})
+    requests_mock.post(
+        "https://oauth2.googleapis.com/token", status_code=400, json={"error": "invalid_grant"}
+    )
+    response = alice_client.post(f"/api/integrations/{integration['id']}/connection/refresh")
+    assert response.status_code == 409
+    assert "six months" in response.json["error"]["message"]
+    status = alice_client.get(f"/api/integrations/{integration['id']}/connection").json
+    assert "six months" in status["lastError"]
