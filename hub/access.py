@@ -64,11 +64,14 @@ def level_for(user: User, integration: Integration) -> str | None:
 
 def require(user: User, integration: Integration, level: str) -> str:
     """The caller's level, if at least ``level``: 404 when they cannot see it, else 403."""
-    have = level_for(user, integration)
+    return check(level_for(user, integration), level, integration_ref(integration))
+
+
+def check(have: str | None, need: str, ref: str) -> str:
     if have is None:
-        raise not_found(integration_ref(integration))
-    if RANK[have] < RANK[level]:
-        raise Forbidden(f"this needs {level} access to the integration; you have {have}")
+        raise not_found(ref)
+    if RANK[have] < RANK[need]:
+        raise Forbidden(f"this needs {need} access to the integration; you have {have}")
     return have
 
 
@@ -81,16 +84,14 @@ def visible(user: User, query: peewee.ModelSelect) -> peewee.ModelSelect:
     return query.where(Integration.owner.in_(ids) | Integration.id.in_(shared))
 
 
-def find(user: User, ref: str) -> tuple[Integration, str]:
+def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
     """The integration named by a numeric id or a natural id ``owner:slug``, with the caller's
-    level; 404 when it does not exist or the caller cannot see it."""
+    level: 404 when it does not exist or the caller cannot see it, 403 when the caller sees it
+    with less than ``need``."""
     integration = lookup(ref)
     if integration is None:
         raise not_found(ref)
-    level = level_for(user, integration)
-    if level is None:
-        raise not_found(ref)
-    return integration, level
+    return integration, check(level_for(user, integration), need, ref)
 
 
 def lookup(ref: str) -> Integration | None:

@@ -133,8 +133,7 @@ def register(api: Blueprint) -> None:
     def patch_integration(ref: str, payload: IntegrationPatch) -> Response:
         """Change an integration (edit access; moving it to another owner needs manage)."""
         user = current()
-        integration, _ = access.find(user, ref)
-        level = access.require(user, integration, "edit")
+        integration, level = access.find(user, ref, need="edit")
         changes = payload.model_dump(exclude_unset=True)
         if not changes:
             raise ValidationError("nothing to change", fields={"body": "send at least one field"})
@@ -146,8 +145,7 @@ def register(api: Blueprint) -> None:
     def delete_integration(ref: str) -> tuple[str, int]:
         """Delete an integration, its connections and shares (manage access)."""
         user = current()
-        integration, _ = access.find(user, ref)
-        access.require(user, integration, "manage")
+        integration, _ = access.find(user, ref, need="manage")
         integrations.delete(user, integration)
         return "", 204
 

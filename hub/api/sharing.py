@@ -14,7 +14,7 @@ from hub.auth import current, signed_in
 from hub.db import utcnow, write_transaction
 from hub.errors import NotFound, ValidationError
 from hub.icons import icon_response, sniff_icon
-from hub.models import Integration, Principal, Share
+from hub.models import Integration, Principal, Share, User
 from hub.plugins import PluginRegistry
 
 Secret = pydantic.Field(default=None, min_length=1, max_length=8000)
@@ -91,8 +91,7 @@ def register(api: Blueprint) -> None:
     def put_share(ref: str, principal: str, payload: SharePut) -> Response:
         """Share with a user or team at ``use``, ``edit`` or ``manage`` (manage access)."""
         user = current()
-        integration, _ = access.find(user, ref)
-        access.require(user, integration, "manage")
+        integration, _ = access.find(user, ref, need="manage")
         target = _principal(principal)
         if target.id == integration.owner_id:
             raise ValidationError(
@@ -124,8 +123,7 @@ def register(api: Blueprint) -> None:
     def delete_share(ref: str, principal: str) -> tuple[str, int]:
         """Stop sharing with a user or team (manage access)."""
         user = current()
-        integration, _ = access.find(user, ref)
-        access.require(user, integration, "manage")
+        integration, _ = access.find(user, ref, need="manage")
         target = _principal(principal)
         with write_transaction():
             deleted = (
@@ -163,23 +161,11 @@ def register(api: Blueprint) -> None:
     def put_icon(ref: str) -> Response:
         """Upload an icon: PNG, JPEG or WebP, checked by content (edit access)."""
         user = current()
-        integration, _ = access.find(user, ref)
-        access.require(user, integration, "edit")
+        integration, _ = access.find(user, ref, need="edit")
         upload = request.files.get("icon") or request.files.get("file")
         data = upload.read() if upload is not None else request.get_data()
         media_type = sniff_icon(data)
-        with write_transaction():
-            Integration.update(icon=data, icon_type=media_type, updated_at=utcnow()).where(
-                Integration.id == integration.id
-            ).execute()
-            audit.record(
-                "integration.icon.set",
-                actor=user.principal_id,
-                target_type="integration",
-                target_id=integration.id,
-                integration=integration,
-                details={"type": media_type, "bytes": len(data)},
-            )
+        _store_icon(user, integration, data, media_type)
         return jsonify({"type": media_type, "size": len(data)})
 
     @api.delete("/integrations/<ref>/icon")
@@ -187,22 +173,30 @@ def register(api: Blueprint) -> None:
     def delete_icon(ref: str) -> tuple[str, int]:
         """Go back to the provider's default icon (edit access)."""
         user = current()
-        integration, _ = access.find(user, ref)
-        access.require(user, integration, "edit")
+        integration, _ = access.find(user, ref, need="edit")
         if integration.icon is None:
             raise NotFound("this integration has no uploaded icon")
-        with write_transaction():
-            Integration.update(icon=None, icon_type=None, updated_at=utcnow()).where(
-                Integration.id == integration.id
-            ).execute()
-            audit.record(
-                "integration.icon.delete",
-                actor=user.principal_id,
-                target_type="integration",
-                target_id=integration.id,
-                integration=integration,
-            )
+        _store_icon(user, integration, None, None)
         return "", 204
+
+
+def _store_icon(
+    user: User, integration: Integration, data: bytes | None, media_type: str | None
+) -> None:
+    """Set (or, with ``None``, remove) the uploaded icon, audited in the same transaction."""
+    details = {"type": media_type, "bytes": len(data)} if data is not None else {}
+    with write_transaction():
+        Integration.update(icon=data, icon_type=media_type, updated_at=utcnow()).where(
+            Integration.id == integration.id
+        ).execute()
+        audit.record(
+            "integration.icon.set" if data is not None else "integration.icon.delete",
+            actor=user.principal_id,
+            target_type="integration",
+            target_id=integration.id,
+            integration=integration,
+            details=details,
+        )
 
 
 def _registry() -> PluginRegistry:
