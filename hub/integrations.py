@@ -306,6 +306,25 @@ def update(
     return integration
 
 
+def store_icon(
+    user: User, integration: Integration, data: bytes | None, media_type: str | None
+) -> None:
+    """Set (or, with ``None``, remove) the uploaded icon, audited in the same transaction."""
+    details = {"type": media_type, "bytes": len(data)} if data is not None else {}
+    with write_transaction():
+        Integration.update(icon=data, icon_type=media_type, updated_at=utcnow()).where(
+            Integration.id == integration.id
+        ).execute()
+        audit.record(
+            "integration.icon.set" if data is not None else "integration.icon.delete",
+            actor=user.principal_id,
+            target_type="integration",
+            target_id=integration.id,
+            integration=integration,
+            details=details,
+        )
+
+
 def delete(user: User, integration: Integration) -> None:
     with write_transaction():
         audit.record(

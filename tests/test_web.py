@@ -10,7 +10,7 @@ from tests.conftest import PASSWORD
 
 
 def csrf_token(client, path: str = "/login") -> str:
-    page = client.get(path).get_data(as_text=True)
+    page = client.get(path, follow_redirects=True).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
@@ -31,7 +31,9 @@ def test_signing_in_with_the_form_opens_the_start_page(client, alice):
         data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(client)},
     )
     assert response.status_code == 302
-    assert "alice" in client.get("/").get_data(as_text=True)
+    page = client.get("/", follow_redirects=True)
+    assert page.request.path == "/connections"
+    assert "alice" in page.get_data(as_text=True)
 
 
 def test_the_form_without_a_csrf_token_is_refused(client, alice):

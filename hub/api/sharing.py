@@ -7,14 +7,12 @@ from typing import Literal
 import pydantic
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from hub import access, audit, connections
-from hub.accounts import find_principal
+from hub import access, connections, integrations, sharing
 from hub.api.validation import ApiModel, body
 from hub.auth import current, signed_in
-from hub.db import utcnow, write_transaction
-from hub.errors import NotFound, ValidationError
+from hub.errors import NotFound
 from hub.icons import icon_response, sniff_icon
-from hub.models import Integration, Principal, Share, User
+from hub.models import Share
 from hub.plugins import PluginRegistry
 
 Secret = pydantic.Field(default=None, min_length=1, max_length=8000)
@@ -77,12 +75,7 @@ def register(api: Blueprint) -> None:
     def list_shares(ref: str) -> Response:
         """Who the integration is shared with, and how."""
         integration, _ = access.find(current(), ref)
-        rows = (
-            Share.select(Share, Principal)
-            .join(Principal)
-            .where(Share.integration == integration)
-            .order_by(Principal.name)
-        )
+        rows = sharing.shares_of(integration)
         return jsonify({"items": [_share(row) for row in rows], "nextCursor": None})
 
     @api.put("/integrations/<ref>/shares/<principal>")
@@ -92,31 +85,8 @@ def register(api: Blueprint) -> None:
         """Share with a user or team at ``use``, ``edit`` or ``manage`` (manage access)."""
         user = current()
         integration, _ = access.find(user, ref, need="manage")
-        target = _principal(principal)
-        if target.id == integration.owner_id:
-            raise ValidationError(
-                "the owner already has manage access", fields={"principal": "is the owner"}
-            )
-        with write_transaction():
-            share = Share.get_or_none(integration=integration, principal=target)
-            before = share.access if share else None
-            if share is None:
-                share = Share.create(
-                    integration=integration, principal=target, access=payload.access
-                )
-            else:
-                share.access = payload.access
-                share.save()
-            audit.record(
-                "share.set",
-                actor=user.principal_id,
-                target_type=target.kind,
-                target_id=target.name,
-                integration=integration,
-                details={"access": payload.access, "before": before},
-            )
-        share.principal = target
-        return jsonify(_share(share))
+        target = sharing.principal_named(principal)
+        return jsonify(_share(sharing.set_share(user, integration, target, payload.access)))
 
     @api.delete("/integrations/<ref>/shares/<principal>")
     @signed_in
@@ -124,22 +94,7 @@ def register(api: Blueprint) -> None:
         """Stop sharing with a user or team (manage access)."""
         user = current()
         integration, _ = access.find(user, ref, need="manage")
-        target = _principal(principal)
-        with write_transaction():
-            deleted = (
-                Share.delete()
-                .where(Share.integration == integration, Share.principal == target)
-                .execute()
-            )
-            if not deleted:
-                raise NotFound(f"the integration is not shared with {principal!r}")
-            audit.record(
-                "share.delete",
-                actor=user.principal_id,
-                target_type=target.kind,
-                target_id=target.name,
-                integration=integration,
-            )
+        sharing.remove_share(user, integration, sharing.principal_named(principal))
         return "", 204
 
     # -- icon -----------------------------------------------------------------------------
@@ -165,7 +120,7 @@ def register(api: Blueprint) -> None:
         upload = request.files.get("icon") or request.files.get("file")
         data = upload.read() if upload is not None else request.get_data()
         media_type = sniff_icon(data)
-        _store_icon(user, integration, data, media_type)
+        integrations.store_icon(user, integration, data, media_type)
         return jsonify({"type": media_type, "size": len(data)})
 
     @api.delete("/integrations/<ref>/icon")
@@ -176,38 +131,12 @@ def register(api: Blueprint) -> None:
         integration, _ = access.find(user, ref, need="edit")
         if integration.icon is None:
             raise NotFound("this integration has no uploaded icon")
-        _store_icon(user, integration, None, None)
+        integrations.store_icon(user, integration, None, None)
         return "", 204
-
-
-def _store_icon(
-    user: User, integration: Integration, data: bytes | None, media_type: str | None
-) -> None:
-    """Set (or, with ``None``, remove) the uploaded icon, audited in the same transaction."""
-    details = {"type": media_type, "bytes": len(data)} if data is not None else {}
-    with write_transaction():
-        Integration.update(icon=data, icon_type=media_type, updated_at=utcnow()).where(
-            Integration.id == integration.id
-        ).execute()
-        audit.record(
-            "integration.icon.set" if data is not None else "integration.icon.delete",
-            actor=user.principal_id,
-            target_type="integration",
-            target_id=integration.id,
-            integration=integration,
-            details=details,
-        )
 
 
 def _registry() -> PluginRegistry:
     return current_app.extensions["hub"].registry
-
-
-def _principal(name: str) -> Principal:
-    target = find_principal(name)
-    if target is None:
-        raise NotFound(f"no user or team named {name!r}")
-    return target
 
 
 def _share(row: Share) -> dict:

@@ -40,7 +40,7 @@ def callback() -> Response:
         )
     except HubError as exc:
         integration = getattr(exc, "integration", None)
-        return _page(False, exc.message, integration.id if integration else None, "/", 400)
+        return result_page(False, exc.message, integration.id if integration else None, "/", 400)
     session[RESULT_KEY] = {
         "ok": True,
         "message": f"{done.integration.name} is connected",
@@ -55,7 +55,9 @@ def done() -> Response:
     result = session.pop(RESULT_KEY, None)
     if result is None:
         return redirect(url_for("web.index"))
-    return _page(result["ok"], result["message"], result["integrationId"], result["returnTo"], 200)
+    return result_page(
+        result["ok"], result["message"], result["integrationId"], result["returnTo"], 200
+    )
 
 
 @oauth.get("/start")
@@ -76,11 +78,11 @@ def start() -> Response:
             return_to=return_to,
         )
     except HubError as exc:
-        return _page(False, exc.message, None, "/", 400)
+        return result_page(False, exc.message, None, "/", 400)
     return redirect(url, code=302)
 
 
-def _page(
+def result_page(
     ok: bool, message: str, integration_id: int | None, return_to: str, status: int
 ) -> Response:
     nonce = secrets.token_urlsafe(16)
