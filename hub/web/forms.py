@@ -248,7 +248,8 @@ def new_integration(user: User) -> str | Response | tuple[str, int]:
         if icon is not None:
             integrations.store_icon(user, integration, *icon)
     except HubError as exc:
-        return _form_page(user, provider, _form_values(request.form), form_errors(exc)), 400
+        errors = form_errors(exc)
+        return _form_page(user, provider, _form_values(request.form), errors), exc.status
     return done(f"{integration.name} was created.", "web.connections")
 
 
@@ -292,5 +293,6 @@ def edit_integration(user: User, ref: str) -> str | Response | tuple[str, int]:
             integrations.store_icon(user, integration, None, None)
     except HubError as exc:
         values = {**_form_values(request.form), "hasClientSecret": integration.client_secret}
-        return _form_page(user, provider, values, form_errors(exc), integration, level), 400
+        errors = form_errors(exc)
+        return _form_page(user, provider, values, errors, integration, level), exc.status
     return done(f"{integration.name} was saved.", "web.connections")
