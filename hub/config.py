@@ -7,6 +7,7 @@ each readable by the owner only.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -44,8 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,
 }
 
-_BOOLEAN_KEYS = ("ALLOW_PRIVATE_ADDRESSES", "TRACE_PLUGINS", "DEMO")
+_BOOLEAN_KEYS = ("TRACE_PLUGINS", "DEMO")
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def default_instance_path() -> Path:
@@ -64,6 +68,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.update(test_config)
     for key in _BOOLEAN_KEYS:
         app.config[key] = as_bool(app.config.get(key))
+    app.config["ALLOW_PRIVATE_ADDRESSES"] = private_addresses(app.config["ALLOW_PRIVATE_ADDRESSES"])
     for key, default in DEFAULTS.items():
         if isinstance(default, int) and not isinstance(default, bool):
             app.config[key] = _as_int(key, app.config[key])
@@ -77,6 +82,32 @@ def as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in _TRUE
     return bool(value)
+
+
+def private_addresses(value: Any) -> bool | tuple[Network, ...]:
+    """``HUB_ALLOW_PRIVATE_ADDRESSES``: ``True`` (``1``, ``true``...: every non-public address),
+    ``False`` (unset, ``0``...: none), or the networks of a comma-separated list of addresses and
+    networks (``127.0.0.1``, ``192.168.1.0/24``, ``fd00::/8``): only those.
+
+    :raises ValueError: an entry is neither a boolean spelling nor an address or network.
+    """
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    if isinstance(value, str):
+        if value.strip().lower() in _TRUE:
+            return True
+        if value.strip().lower() in _FALSE:
+            return False
+    networks = []
+    for entry in as_list(value):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                "HUB_ALLOW_PRIVATE_ADDRESSES must be 1, 0 or a comma-separated list of "
+                f"addresses and networks (such as 127.0.0.1 or 192.168.1.0/24), not {entry!r}"
+            ) from None
+    return tuple(networks) or False
 
 
 def _as_int(key: str, value: Any) -> int:

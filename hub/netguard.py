@@ -15,12 +15,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from urllib.parse import urlsplit
 
 from hub.errors import ValidationError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# ``HUB_ALLOW_PRIVATE_ADDRESSES``: every non-public address (True), none (False), or these networks.
+AllowPrivate = bool | Collection[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 MAX_URL_LENGTH = 2048
 
@@ -197,6 +199,17 @@ def _without_trailing_dot(host: str) -> str:
     return host[:-1] if host.endswith(".") else host
 
 
+def _allows(allow_private: AllowPrivate, ip: IPAddress | None) -> bool:
+    """Whether the setting allows the non-public address ``ip`` (a wrapped IPv4 address counts
+    as itself; ``None``, an address the hub cannot read, only when every address is allowed)."""
+    if isinstance(allow_private, bool) or ip is None:
+        return allow_private is True
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(ip)) is not None:
+        candidates.append(embedded)
+    return any(address in network for network in allow_private for address in candidates)
+
+
 def _is_localhost(host: str) -> bool:
     return host == "localhost" or host.endswith(".localhost")
 
@@ -205,7 +218,7 @@ def check_url(
     url: object,
     field: str,
     *,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     resolve: Callable[[str], list[str]] | None = None,
 ) -> str:
     """Check a URL a user gives the hub to call, and return it normalised.
@@ -215,7 +228,8 @@ def check_url(
 
     :param field: the name reported in the error (``authUri``, ``settings.endpoints.api``).
     :param allow_private: ``HUB_ALLOW_PRIVATE_ADDRESSES``: accept non-public addresses, and plain
-        http to them.
+        http to them: all (True), or only those in the given networks (then a ``localhost`` name
+        is refused, and a host name is resolved to check every address it stands for).
     :param resolve: host name to address strings; :func:`resolve_host` by default. A name that
         does not resolve (``socket.gaierror``) is accepted, and then only over https.
     :raises ValidationError: with ``fields={field: reason}``.
@@ -227,7 +241,9 @@ def check_url(
         raise ValidationError(f"{field} {reason}", fields={field: reason}) from None
 
 
-def _check(url: object, allow_private: bool, resolve: Callable[[str], list[str]] | None) -> str:
+def _check(
+    url: object, allow_private: AllowPrivate, resolve: Callable[[str], list[str]] | None
+) -> str:
     if not isinstance(url, str):
         raise _Refused("must be a string")
     if len(url) > MAX_URL_LENGTH:
@@ -288,22 +304,22 @@ def _check(url: object, allow_private: bool, resolve: Callable[[str], list[str]]
 def _classify(
     host: str | None,
     address: IPAddress | None,
-    allow_private: bool,
+    allow_private: AllowPrivate,
     scheme: str,
     resolve: Callable[[str], list[str]] | None,
 ) -> bool:
     """Whether the host is non-public; refuses it if so and private addresses are not allowed."""
     if address is not None:
         forbidden = is_forbidden_address(address)
-        if forbidden and not allow_private:
+        if forbidden and not _allows(allow_private, address):
             raise _Refused(f"points to {_kind(address)} address ({address.compressed})")
         return forbidden
     assert host is not None
     if _is_localhost(host):
-        if not allow_private:
+        if allow_private is not True:
             raise _Refused("points to a loopback address (localhost)")
         return True
-    if allow_private and scheme == "https":
+    if allow_private is True and scheme == "https":
         return False  # nothing left to decide: no need to ask DNS
     # Looked up at call time so tests can replace the module's resolver.
     lookup = resolve or resolve_host
@@ -314,7 +330,9 @@ def _classify(
     addresses = [_parse_address(text.partition("%")[0]) for text in resolved]
     # An address the hub cannot read is treated as forbidden: it cannot be shown to be public.
     forbidden = [a is None or is_forbidden_address(a) for a in addresses]
-    if any(forbidden) and not allow_private:
+    if any(
+        bad and not _allows(allow_private, a) for a, bad in zip(addresses, forbidden, strict=True)
+    ):
         # Not naming the address: the error must not map the hub's internal DNS for a caller.
         raise _Refused(f"host {host} resolves to a loopback, private or other non-public address")
     return bool(forbidden) and all(forbidden)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import stat
 
 import pytest
@@ -85,6 +86,30 @@ def test_settings_have_the_documented_defaults(bare_app_config):
 def test_boolean_settings_read_the_usual_spellings(bare_app_config, monkeypatch, value, expected):
     monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", value)
     assert create_app(bare_app_config).config["ALLOW_PRIVATE_ADDRESSES"] is expected
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", " 127.0.0.1/32 , 192.168.1.0/24,fd00::/8 "])
+def test_allowed_private_addresses_may_be_a_list_of_addresses_and_networks(
+    bare_app_config, monkeypatch, value
+):
+    monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", value)
+
+    allowed = create_app(bare_app_config).config["ALLOW_PRIVATE_ADDRESSES"]
+
+    assert ipaddress.ip_network("127.0.0.1/32") in allowed
+    assert all(
+        isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network) for network in allowed
+    )
+    assert len(allowed) == len(value.split(","))
+
+
+def test_an_allowed_private_address_list_with_a_mistake_stops_the_start(
+    bare_app_config, monkeypatch
+):
+    monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", "127.0.0.1,nas.lan")
+
+    with pytest.raises(ValueError, match=r"HUB_ALLOW_PRIVATE_ADDRESSES .* not 'nas\.lan'"):
+        create_app(bare_app_config)
 
 
 def test_an_https_public_url_makes_session_cookies_secure(bare_app_config, monkeypatch):

@@ -460,3 +460,63 @@ def test_an_empty_port_and_query_are_dropped():
 def test_a_normalised_url_checks_the_same():
     url = accepted("HTTPS://API.Example.ORG:8443/v1/")
     assert accepted(url) == url
+
+
+# -- an allow-list of private addresses (HUB_ALLOW_PRIVATE_ADDRESSES=127.0.0.1,192.168.1.0/24) ----
+
+LOOPBACK_ONLY = (ipaddress.ip_network("127.0.0.1/32"),)
+LAN = (ipaddress.ip_network("192.168.1.0/24"), ipaddress.ip_network("fd00:1::/64"))
+
+
+def test_an_allowed_address_is_accepted_over_http():
+    url = "http://127.0.0.1:5001/authorize"
+    assert accepted(url, allow_private=LOOPBACK_ONLY) == url
+
+
+def test_an_address_outside_the_allow_list_is_refused():
+    assert refused("http://127.0.0.2:5001/", allow_private=LOOPBACK_ONLY) == (
+        "points to a loopback address (127.0.0.2)"
+    )
+    assert "private address (10.0.0.5)" in refused("https://10.0.0.5/", allow_private=LOOPBACK_ONLY)
+    assert "169.254.169.254" in refused("http://169.254.169.254/", allow_private=LAN)
+
+
+def test_an_allowed_network_accepts_each_of_its_addresses():
+    assert accepted("http://192.168.1.20:8080/", allow_private=LAN) == "http://192.168.1.20:8080"
+    assert accepted("http://[fd00:1::5]/", allow_private=LAN) == "http://[fd00:1::5]"
+    assert "192.168.2.1" in refused("http://192.168.2.1/", allow_private=LAN)
+
+
+def test_a_wrapped_ipv4_address_is_judged_by_the_allow_list_as_itself():
+    assert accepted("http://[::ffff:127.0.0.1]:5001/", allow_private=LOOPBACK_ONLY) == (
+        "http://[::ffff:7f00:1]:5001"
+    )
+    assert refused("http://[::ffff:10.0.0.1]/", allow_private=LOOPBACK_ONLY)
+
+
+def test_an_allow_list_still_wants_https_for_public_hosts():
+    assert refused("http://93.184.216.34/", allow_private=LOOPBACK_ONLY) == "must use https"
+    assert accepted("https://api.example.org/", allow_private=LOOPBACK_ONLY) == (
+        "https://api.example.org"
+    )
+
+
+def test_with_an_allow_list_a_name_is_checked_by_every_address_it_resolves_to():
+    lan_name = resolves_to("192.168.1.7")
+    assert accepted("http://nas.lan/", allow_private=LAN, resolve=lan_name) == "http://nas.lan"
+    # https does not skip the look-up as "allow every private address" does.
+    assert "resolves to" in refused("https://nas.lan/", allow_private=LAN, resolve=PRIVATE)
+    mixed = resolves_to("192.168.1.7", "10.0.0.5")
+    assert "resolves to" in refused("http://nas.lan/", allow_private=LAN, resolve=mixed)
+    unreadable = resolves_to("192.168.1.7", "not-an-address")
+    assert "resolves to" in refused("https://nas.lan/", allow_private=LAN, resolve=unreadable)
+
+
+def test_with_an_allow_list_localhost_is_refused_write_the_address():
+    assert refused("http://localhost:5001/", allow_private=LOOPBACK_ONLY) == (
+        "points to a loopback address (localhost)"
+    )
+
+
+def test_an_empty_allow_list_allows_nothing():
+    assert "loopback" in refused("http://127.0.0.1/", allow_private=())
