@@ -20,6 +20,8 @@ $(VENV)/.test-installed: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# The hub on http://127.0.0.1:5000 with the demo provider: `hub serve --demo` also starts the
+# Demo server (hub-demo plugin) on 127.0.0.1:5001 and fills in its published demo client.
 run: $(VENV)/.installed
 	$(BIN)/hub init
 	$(BIN)/hub serve --demo

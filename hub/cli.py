@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import ipaddress
 import json
 import logging
 import os
 import secrets
+import socket
+import subprocess
 import sys
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -16,7 +23,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from hub import accounts, migrations
 from hub.app import build_registry, create_app
-from hub.config import as_bool
+from hub.config import as_bool, private_addresses
 from hub.crypto import CryptoError, generate_key
 from hub.db import database
 from hub.errors import HubError, ReauthRequired
@@ -65,7 +72,7 @@ def _environment_settings() -> dict[str, str]:
     return {k[4:]: v for k, v in os.environ.items() if k.startswith("HUB_")}
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
@@ -89,7 +96,11 @@ def run_database(function: Any) -> Any:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=lambda: os.cpu_count() or 2, type=int, help="processes")
 @click.option("--threads", default=4, show_default=True, type=int, help="threads per process")
-@click.option("--demo", is_flag=True, help="switch the demo provider on (for trying the hub)")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="switch the demo provider on and run its Demo server on 127.0.0.1 (for trying the hub)",
+)
 @with_appcontext
 def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Serve the hub with gunicorn (a production WSGI server)."""
@@ -97,13 +108,144 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
 
     if not migrations.is_current():
         _fail("the database schema is not up to date: run `hub init` first")
-    if demo:
-        os.environ["HUB_DEMO"] = "1"
-        # The app above was built before the switch: ask a registry built after it.
-        if build_registry(_environment_settings()).provider("demo") is None:
-            click.echo("Note: the demo provider (hub-demo) is not installed.", err=True)
+    demo_server = switch_demo_on(port) if demo else None
     click.echo(f"Serving Integration Hub on http://{host}:{port}")
-    run_server(create_app, host=host, port=port, workers=workers, threads=threads)
+    try:
+        run_server(create_app, host=host, port=port, workers=workers, threads=threads)
+    finally:
+        if demo_server is not None:
+            stop_demo_server(demo_server)
+
+
+# -- serve --demo ----------------------------------------------------------------------------
+
+# The Demo server's one client (plugins/demo): a demo credential, published on purpose, that
+# protects nothing. `serve --demo` fills it in so that nobody has to type it.
+DEMO_CLIENT_ID = "hub-demo"
+DEMO_CLIENT_SECRET = "demo-secret"
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = 5001
+DEMO_PORTS_TRIED = 20
+DEMO_START_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    """The Demo server's child process, and which process started it."""
+
+    process: subprocess.Popen[bytes]
+    parent: int
+
+
+def switch_demo_on(hub_port: int) -> DemoServer | None:
+    """Set up this process's environment (which the workers inherit) for the demo provider and
+    start the Demo server as a child process; return it (``None`` when none was started).
+
+    The hub never imports a plugin: the server is the hub-demo plugin's own ``hub demo-server``
+    command, run in a child process. Without the plugin the hub is served without the demo.
+    """
+    os.environ["HUB_DEMO"] = "1"
+    # The app of this command was built before the switch: ask a registry built after it.
+    if build_registry(_environment_settings()).provider("demo") is None:
+        click.echo(
+            "The demo provider is not installed (the hub-demo plugin, plugins/demo): serving "
+            "the hub without it. Install it with `.venv/bin/pip install -e plugins/demo`.",
+            err=True,
+        )
+        return None
+    os.environ.setdefault("HUB_DEMO_CLIENT_ID", DEMO_CLIENT_ID)
+    os.environ.setdefault("HUB_DEMO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    given = os.environ.get("HUB_DEMO_URL")
+    if given:
+        _allow_private_address(urlsplit(given).hostname or "")
+        click.echo(f"Demo provider on: using the Demo server at {given} (HUB_DEMO_URL).")
+        return None
+    _allow_private_address(DEMO_HOST)
+    demo_port = free_demo_port(avoid=hub_port)
+    if demo_port != DEMO_PORT:
+        click.echo(f"Port {DEMO_PORT} is busy: the Demo server uses port {demo_port}.", err=True)
+    url = f"http://{DEMO_HOST}:{demo_port}"
+    os.environ["HUB_DEMO_URL"] = url
+    server = start_demo_server(demo_port)
+    click.echo(
+        f"Demo provider on: a demo, not a real provider. Its Demo server runs on {url}; "
+        "create an integration of provider Demo and connect it (no account needed)."
+    )
+    return server
+
+
+def _allow_private_address(address: str) -> None:
+    """Add ``address`` to ``HUB_ALLOW_PRIVATE_ADDRESSES`` (unless every address is allowed)."""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return  # a host name: the allow-list holds addresses
+    current = os.environ.get("HUB_ALLOW_PRIVATE_ADDRESSES", "")
+    try:
+        allowed = private_addresses(current)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if allowed is not True:
+        os.environ["HUB_ALLOW_PRIVATE_ADDRESSES"] = f"{current},{address}" if allowed else address
+
+
+def free_demo_port(avoid: int) -> int:
+    """:data:`DEMO_PORT`, or the next port after it that nothing listens on."""
+    for port in range(DEMO_PORT, DEMO_PORT + DEMO_PORTS_TRIED):
+        if port == avoid:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((DEMO_HOST, port))
+            except OSError:
+                continue
+            return port
+    last = DEMO_PORT + DEMO_PORTS_TRIED - 1
+    _fail(f"no free port for the Demo server between {DEMO_PORT} and {last}")
+
+
+def start_demo_server(port: int) -> DemoServer:
+    """``hub demo-server --port PORT`` as a child process, once it accepts connections."""
+    command = [sys.executable, "-c", "from hub.cli import main; main()"]
+    # Fixed arguments, the port a number: nothing from outside reaches the command line.
+    process = subprocess.Popen(  # noqa: S603
+        [*command, "demo-server", "--port", str(port)],
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+    server = DemoServer(process, os.getpid())
+    deadline = time.monotonic() + DEMO_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _fail(f"the Demo server stopped at once (exit status {process.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection((DEMO_HOST, port), 0.5):
+            return server
+        time.sleep(0.1)
+    stop_demo_server(server)
+    _fail(f"the Demo server did not start on port {port} within {DEMO_START_TIMEOUT:.0f} s")
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the hub dies, even by SIGKILL (Linux only)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def stop_demo_server(server: DemoServer) -> None:
+    """Stop the Demo server; only the process that started it does (not gunicorn's workers,
+    which are forks of it and leave ``serve`` through the same ``finally``)."""
+    process = server.process
+    if server.parent != os.getpid() or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @cli.command()

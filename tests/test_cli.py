@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 import hub.app
+import hub.cli
 import hub.server
 from hub import accounts, create_app, migrations
 from hub.cli import cli
@@ -47,16 +53,68 @@ def fresh_runner(fresh_app):
 
 @pytest.fixture
 def served(monkeypatch):
-    """``hub.server.serve`` replaced by a recorder: no server ever starts."""
+    """``hub.server.serve`` replaced by a recorder: no server ever starts. ``serve --demo``
+    starts no Demo server either (see ``demo_started``)."""
     calls = []
+    before = {k: v for k, v in os.environ.items() if k.startswith("HUB_")}
 
     def record(factory, **options):
-        calls.append({"factory": factory, "HUB_DEMO": os.environ.get("HUB_DEMO"), **options})
+        calls.append(
+            {
+                "factory": factory,
+                **{name: os.environ.get(f"HUB_{name}") for name in DEMO_SETTINGS},
+                **options,
+            }
+        )
 
     monkeypatch.setattr(hub.server, "serve", record)
     yield calls
-    # `serve --demo` sets HUB_DEMO in this process's environment for the workers it starts.
-    monkeypatch.delenv("HUB_DEMO", raising=False)
+    # `serve --demo` sets HUB_* variables in this process's environment for the workers.
+    for name in [k for k in os.environ if k.startswith("HUB_")]:
+        if name not in before:
+            del os.environ[name]
+    os.environ.update(before)
+
+
+DEMO_SETTINGS = (
+    "DEMO",
+    "DEMO_URL",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "ALLOW_PRIVATE_ADDRESSES",
+)
+
+
+class FakeProcess:
+    """What ``start_demo_server`` returns, without a process behind it."""
+
+    def __init__(self):
+        self.returncode = None
+        self.terminated = False
+
+    def poll(self):
+        return self.returncode
+
+    def terminate(self):
+        self.terminated = True
+        self.returncode = -15
+
+    def wait(self, timeout=None):
+        return self.returncode
+
+
+@pytest.fixture
+def demo_started(monkeypatch):
+    """The ports ``serve --demo`` started a Demo server on, and each stand-in process."""
+    started = []
+
+    def start(port):
+        process = FakeProcess()
+        started.append((port, process))
+        return hub.cli.DemoServer(process, os.getpid())
+
+    monkeypatch.setattr(hub.cli, "start_demo_server", start)
+    return started
 
 
 def in_db(app, function):
@@ -462,18 +520,236 @@ def test_serve_gives_every_worker_the_app_factory(runner, served):
     assert served[0]["factory"] is hub.app.create_app
 
 
-def test_serve_demo_switches_the_demo_provider_on_for_the_workers(runner, served):
+def test_serve_demo_switches_the_demo_provider_on_for_the_workers(runner, served, demo_started):
     result = runner.invoke(cli, ["serve", "--demo"])
 
     assert result.exit_code == 0, result.output
-    assert served[0]["HUB_DEMO"] == "1"
+    assert served[0]["DEMO"] == "1"
     assert os.environ["HUB_DEMO"] == "1"
 
 
-def test_serve_without_demo_leaves_the_demo_off(runner, served):
+def test_serve_without_demo_leaves_the_demo_off(runner, served, demo_started):
     runner.invoke(cli, ["serve"])
 
-    assert served[0]["HUB_DEMO"] is None
+    assert served[0]["DEMO"] is None
+    assert served[0]["ALLOW_PRIVATE_ADDRESSES"] is None
+    assert demo_started == []
+
+
+def free_port_to_test(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_serve_demo_starts_the_demo_server_and_lets_the_hub_reach_only_its_address(
+    runner, served, demo_started
+):
+    if not free_port_to_test(5001):
+        pytest.skip("port 5001 is in use here (a hub started with make run?)")
+
+    result = runner.invoke(cli, ["serve", "--demo"])
+
+    assert result.exit_code == 0, result.output
+    assert [port for port, _ in demo_started] == [5001]
+    assert served[0]["DEMO_URL"] == "http://127.0.0.1:5001"
+    assert served[0]["ALLOW_PRIVATE_ADDRESSES"] == "127.0.0.1"
+    assert "Demo server runs on http://127.0.0.1:5001" in result.output
+    assert "not a real provider" in result.output
+
+
+def test_serve_demo_fills_in_the_demo_client_so_nobody_types_it(runner, served, demo_started):
+    runner.invoke(cli, ["serve", "--demo"])
+
+    assert (served[0]["DEMO_CLIENT_ID"], served[0]["DEMO_CLIENT_SECRET"]) == (
+        "hub-demo",
+        "demo-secret",
+    )
+
+
+def test_serve_demo_keeps_a_demo_client_set_in_the_environment(
+    runner, served, demo_started, monkeypatch
+):
+    monkeypatch.setenv("HUB_DEMO_CLIENT_ID", "mine")
+    monkeypatch.setenv("HUB_DEMO_CLIENT_SECRET", "my-secret")
+
+    runner.invoke(cli, ["serve", "--demo"])
+
+    assert (served[0]["DEMO_CLIENT_ID"], served[0]["DEMO_CLIENT_SECRET"]) == ("mine", "my-secret")
+
+
+def test_serve_demo_stops_the_demo_server_when_the_hub_stops(runner, served, demo_started):
+    runner.invoke(cli, ["serve", "--demo"])
+
+    assert [process.terminated for _, process in demo_started] == [True]
+
+
+def test_serve_demo_stops_the_demo_server_when_the_hub_fails(runner, demo_started, monkeypatch):
+    def crash(factory, **options):
+        raise RuntimeError("gunicorn could not bind")
+
+    monkeypatch.setattr(hub.server, "serve", crash)
+    before = {k: v for k, v in os.environ.items() if k.startswith("HUB_")}
+    try:
+        result = runner.invoke(cli, ["serve", "--demo"])
+    finally:
+        for name in [k for k in os.environ if k.startswith("HUB_") and k not in before]:
+            del os.environ[name]
+
+    assert isinstance(result.exception, RuntimeError)
+    assert [process.terminated for _, process in demo_started] == [True]
+
+
+def test_a_forked_worker_leaving_serve_does_not_stop_the_demo_server():
+    process = FakeProcess()
+
+    hub.cli.stop_demo_server(hub.cli.DemoServer(process, os.getpid() + 1))
+
+    assert not process.terminated
+
+
+def test_serve_demo_takes_the_next_port_when_5001_is_busy(runner, served, demo_started):
+    with socket.socket() as busy:
+        with contextlib.suppress(OSError):  # if it fails, 5001 is busy already
+            busy.bind(("127.0.0.1", 5001))
+            busy.listen()
+
+        result = runner.invoke(cli, ["serve", "--demo", "--port", "5002"])
+
+    assert result.exit_code == 0, result.output
+    port = demo_started[0][0]
+    assert port > 5002
+    assert served[0]["DEMO_URL"] == f"http://127.0.0.1:{port}"
+    assert f"Port 5001 is busy: the Demo server uses port {port}" in result.output
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [("1", "1"), ("192.168.1.0/24", "192.168.1.0/24,127.0.0.1"), ("0", "127.0.0.1")],
+)
+def test_serve_demo_adds_the_demo_address_to_the_allowed_private_addresses(
+    runner, served, demo_started, monkeypatch, setting, expected
+):
+    monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", setting)
+
+    runner.invoke(cli, ["serve", "--demo"])
+
+    assert served[0]["ALLOW_PRIVATE_ADDRESSES"] == expected
+
+
+def test_serve_demo_refuses_a_malformed_private_address_setting(
+    runner, served, demo_started, monkeypatch
+):
+    monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", "127.0.0.1,not-an-address")
+
+    result = runner.invoke(cli, ["serve", "--demo"])
+
+    assert result.exit_code == 1
+    assert "'not-an-address'" in result.output
+    assert served == []
+    assert demo_started == []
+
+
+def test_serve_demo_uses_a_demo_server_given_by_hub_demo_url(
+    runner, served, demo_started, monkeypatch
+):
+    monkeypatch.setenv("HUB_DEMO_URL", "http://127.0.0.2:6001")
+
+    result = runner.invoke(cli, ["serve", "--demo"])
+
+    assert result.exit_code == 0, result.output
+    assert demo_started == []
+    assert served[0]["DEMO_URL"] == "http://127.0.0.2:6001"
+    assert served[0]["ALLOW_PRIVATE_ADDRESSES"] == "127.0.0.2"
+
+
+def test_serve_demo_without_the_demo_plugin_says_so_and_serves_without_it(
+    runner, served, demo_started, monkeypatch
+):
+    monkeypatch.setenv("HUB_PLUGINS_DENY", "demo")
+
+    result = runner.invoke(cli, ["serve", "--demo"])
+
+    assert result.exit_code == 0, result.output
+    assert "The demo provider is not installed" in result.output
+    assert demo_started == []
+    assert len(served) == 1
+    assert served[0]["ALLOW_PRIVATE_ADDRESSES"] is None
+
+
+def test_the_demo_client_is_the_one_the_demo_server_knows():
+    server = pytest.importorskip("hub_demo.server")
+
+    assert (hub.cli.DEMO_CLIENT_ID, hub.cli.DEMO_CLIENT_SECRET) == (
+        server.CLIENT_ID,
+        server.CLIENT_SECRET,
+    )
+
+
+@pytest.mark.slow
+def test_serve_demo_runs_the_demo_server_beside_gunicorn_and_stops_it(tmp_path):
+    """The real thing: ``hub serve --demo`` in a process, its Demo server in a child process."""
+    pytest.importorskip("hub_demo")
+    script = Path(sys.executable).with_name("hub")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environment["HUB_INSTANCE_PATH"] = str(tmp_path / "instance")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = dict(capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
+    assert subprocess.run([str(script), "init"], check=False, **run).returncode == 0
+
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        hub_process = subprocess.Popen(
+            [str(script), "serve", "--demo", "--port", str(port), "--workers", "1"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=tmp_path,
+        )
+    try:
+        demo_url = wait_for_demo_url(log, hub_process)
+        with urllib.request.urlopen(f"{demo_url}/", timeout=5) as answer:
+            assert b"Revoke every grant" in answer.read()
+        wait_for(f"http://127.0.0.1:{port}/healthz", hub_process)
+    finally:
+        hub_process.terminate()
+        hub_process.wait(timeout=30)
+
+    demo_port = int(demo_url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 10
+    while not free_port_to_test(demo_port):
+        assert time.monotonic() < deadline, "the Demo server outlived the hub"
+        time.sleep(0.1)
+
+
+def wait_for_demo_url(log: Path, process: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        found = re.search(r"Demo server runs on (http://127\.0\.0\.1:\d+)", log.read_text())
+        if found:
+            return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(log.read_text())
+
+
+def wait_for(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer")
 
 
 # -- the console script ------------------------------------------------------------------------
