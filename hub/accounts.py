@@ -147,10 +147,56 @@ def get_user(name: str) -> User:
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    user.session_epoch += 1
-    user.save()
+def set_password(user: User, password: str, actor: User | None = None) -> None:
+    """Give the user a new password; every session they have open ends."""
+    password_hash = hash_password(password)
+    with write_transaction():
+        user.password_hash = password_hash
+        user.session_epoch += 1
+        user.save()
+        audit.record(
+            "user.password.set",
+            actor=actor.principal_id if actor else None,
+            target_type="user",
+            target_id=user.name,
+        )
+
+
+def set_active(user: User, active: bool, actor: User | None = None) -> None:
+    """Deactivate a user (they can no longer sign in, nor use their tokens) or reactivate them.
+
+    Nobody deactivates themselves, and the last active administrator stays: someone must be
+    left to administer the hub.
+    """
+    if user.is_active == active:
+        return
+    if not active and actor is not None and actor.principal_id == user.principal_id:
+        raise Conflict("you cannot deactivate yourself; ask another administrator")
+    with write_transaction():
+        if not active and user.is_superuser and not _other_active_superusers(user):
+            raise Conflict(
+                f"{user.name!r} is the last active administrator and cannot be deactivated"
+            )
+        user.is_active = active
+        user.save(only=[User.is_active])
+        audit.record(
+            "user.activate" if active else "user.deactivate",
+            actor=actor.principal_id if actor else None,
+            target_type="user",
+            target_id=user.name,
+        )
+
+
+def _other_active_superusers(user: User) -> bool:
+    return (
+        User.select()
+        .where(
+            User.is_superuser == True,  # noqa: E712
+            User.is_active == True,  # noqa: E712
+            User.principal != user.principal_id,
+        )
+        .exists()
+    )
 
 
 def any_superuser() -> bool:

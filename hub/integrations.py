@@ -437,6 +437,7 @@ def render(integration: Integration, level: str, connection: Connection | None) 
         "settings": integration.settings or {},
         "status": "not_connected" if connection is None else connection.status,
         "statusMessage": connection.last_error if connection is not None else None,
+        "connectedAs": (connection.email or connection.display_name) if connection else None,
         "access": level,
         "hasIcon": integration.icon is not None,
         "iconUrl": f"/api/integrations/{integration.id}/icon",

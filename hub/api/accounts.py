@@ -29,12 +29,31 @@ class UserCreate(ApiModel):
     display_name: str = pydantic.Field(default="", max_length=200)
     is_superuser: bool = False
 
+    def create(self, actor: User) -> User:
+        return accounts.create_user(
+            self.name,
+            self.password,
+            email=self.email,
+            display_name=self.display_name,
+            is_superuser=self.is_superuser,
+            actor=actor,
+        )
+
 
 class TeamCreate(ApiModel):
     slug: str
     name: str = pydantic.Field(default="", max_length=200)
     description: str = pydantic.Field(default="", max_length=2000)
     members: list[str] = pydantic.Field(default_factory=list, max_length=500)
+
+    def create(self, actor: User) -> Team:
+        return accounts.create_team(
+            self.slug,
+            display_name=self.name,
+            description=self.description,
+            members=self.members,
+            actor=actor,
+        )
 
 
 class MemberPut(ApiModel):
@@ -105,15 +124,7 @@ def register(api: Blueprint) -> None:
     @body(UserCreate)
     def create_user(payload: UserCreate) -> tuple[Response, int]:
         """Create a local user (administrators only)."""
-        user = accounts.create_user(
-            payload.name,
-            payload.password,
-            email=payload.email,
-            display_name=payload.display_name,
-            is_superuser=payload.is_superuser,
-            actor=current(),
-        )
-        return jsonify(render.user(user)), 201
+        return jsonify(render.user(payload.create(current()))), 201
 
     @api.get("/users/<name>")
     @signed_in
@@ -139,14 +150,7 @@ def register(api: Blueprint) -> None:
     @body(TeamCreate)
     def create_team(payload: TeamCreate) -> tuple[Response, int]:
         """Create a team (administrators only)."""
-        team = accounts.create_team(
-            payload.slug,
-            display_name=payload.name,
-            description=payload.description,
-            members=payload.members,
-            actor=current(),
-        )
-        return jsonify(render.team(team)), 201
+        return jsonify(render.team(payload.create(current()))), 201
 
     @api.get("/teams/<slug>")
     @signed_in

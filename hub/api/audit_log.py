@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import peewee
 from flask import Blueprint, Response, jsonify
 
+from hub import audit
 from hub.api.validation import PageQuery, page, query
 from hub.auth import superuser_only
 from hub.db import isoformat
-from hub.models import AuditEvent, Principal
+from hub.models import AuditEvent
 
 
 class AuditQuery(PageQuery):
@@ -33,19 +33,16 @@ def render(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def events_page(params: AuditQuery) -> dict[str, Any]:
+    """One page of audit events, newest first (``{items, nextCursor}``)."""
+    rows = audit.search(action=params.action, actor=params.actor, integration=params.integration)
+    return page(rows, AuditEvent.id, params, render, newest_first=True)
+
+
 def register(api: Blueprint) -> None:
     @api.get("/audit")
     @superuser_only
     @query(AuditQuery)
     def list_audit(params: AuditQuery) -> Response:
         """Audit events, newest first; filter by action (prefix), actor or integration id."""
-        rows = AuditEvent.select(AuditEvent, Principal).join(
-            Principal, peewee.JOIN.LEFT_OUTER, on=(AuditEvent.actor == Principal.id)
-        )
-        if params.action:
-            rows = rows.where(AuditEvent.action.startswith(params.action))
-        if params.actor:
-            rows = rows.where(Principal.name == params.actor)
-        if params.integration is not None:
-            rows = rows.where(AuditEvent.integration == params.integration)
-        return jsonify(page(rows, AuditEvent.id, params, render, newest_first=True))
+        return jsonify(events_page(params))

@@ -12,7 +12,7 @@ from hub.api.validation import ApiModel, body
 from hub.auth import current, signed_in, superuser_only
 from hub.db import utcnow, write_transaction
 from hub.errors import NotFound
-from hub.models import ProviderCredential
+from hub.models import ProviderCredential, User
 from hub.providers import Provider
 
 
@@ -32,14 +32,66 @@ def get_provider(name: str) -> Provider:
     return provider
 
 
+def env_client(provider: Provider) -> tuple[str | None, bool]:
+    """The client id set by ``HUB_<PROVIDER>_CLIENT_ID`` (if any) and whether a secret is too."""
+    prefix = provider.name.upper().replace("-", "_")
+    client_id = current_app.config.get(f"{prefix}_CLIENT_ID")
+    has_secret = bool(current_app.config.get(f"{prefix}_CLIENT_SECRET"))
+    return (str(client_id), has_secret) if client_id else (None, False)
+
+
 def credentials_source(provider: Provider) -> str:
     """Where the provider's OAuth client comes from: ``env``, ``stored`` or ``none``."""
-    prefix = provider.name.upper().replace("-", "_")
-    if current_app.config.get(f"{prefix}_CLIENT_ID"):
+    if env_client(provider)[0]:
         return "env"
     if ProviderCredential.select().where(ProviderCredential.provider == provider.name).exists():
         return "stored"
     return "none"
+
+
+def stored_credentials(provider: Provider) -> ProviderCredential | None:
+    return ProviderCredential.get_or_none(ProviderCredential.provider == provider.name)
+
+
+def store_credentials(
+    provider: Provider, client_id: str, client_secret: str | None, actor: User
+) -> ProviderCredential:
+    """Store (or replace) the provider's OAuth client, the secret encrypted, with an audit event."""
+    with write_transaction():
+        row = stored_credentials(provider)
+        if row is None:
+            row = ProviderCredential.create(provider=provider.name, client_id=client_id)
+        row.client_id = client_id
+        row.set_secret("client_secret", client_secret)
+        row.updated_by = actor.principal_id
+        row.updated_at = utcnow()
+        row.save()
+        audit.record(
+            "provider.credentials.set",
+            actor=actor.principal_id,
+            target_type="provider",
+            target_id=provider.name,
+            details={"clientId": client_id},
+        )
+    return row
+
+
+def forget_credentials(provider: Provider, actor: User) -> None:
+    """Delete the stored OAuth client (``NotFound`` when none is stored), with an audit event."""
+    with write_transaction():
+        deleted = (
+            ProviderCredential.delete()
+            .where(ProviderCredential.provider == provider.name)
+            .execute()
+        )
+        if not deleted:
+            raise NotFound(f"no stored credentials for provider {provider.name!r}")
+        audit.record(
+            "provider.credentials.delete",
+            actor=actor.principal_id,
+            target_type="provider",
+            target_id=provider.name,
+        )
 
 
 def describe(provider: Provider) -> dict[str, Any]:
@@ -128,22 +180,7 @@ def register(api: Blueprint) -> None:
     def put_credentials(name: str, payload: CredentialsPut) -> Response:
         """Store the provider's OAuth client (secret encrypted; used when no env var sets one)."""
         provider = get_provider(name)
-        with write_transaction():
-            row = ProviderCredential.get_or_none(ProviderCredential.provider == provider.name)
-            if row is None:
-                row = ProviderCredential.create(provider=provider.name, client_id=payload.client_id)
-            row.client_id = payload.client_id
-            row.set_secret("client_secret", payload.client_secret)
-            row.updated_by = current().principal_id
-            row.updated_at = utcnow()
-            row.save()
-            audit.record(
-                "provider.credentials.set",
-                actor=current().principal_id,
-                target_type="provider",
-                target_id=provider.name,
-                details={"clientId": payload.client_id},
-            )
+        row = store_credentials(provider, payload.client_id, payload.client_secret, current())
         return jsonify(_credentials(provider, row))
 
     @api.get("/providers/<name>/credentials")
@@ -151,28 +188,13 @@ def register(api: Blueprint) -> None:
     def get_credentials(name: str) -> Response:
         """Whether client credentials are set, and from where (never the secret)."""
         provider = get_provider(name)
-        row = ProviderCredential.get_or_none(ProviderCredential.provider == provider.name)
-        return jsonify(_credentials(provider, row))
+        return jsonify(_credentials(provider, stored_credentials(provider)))
 
     @api.delete("/providers/<name>/credentials")
     @superuser_only
     def delete_credentials(name: str) -> tuple[str, int]:
         """Forget the stored client credentials."""
-        provider = get_provider(name)
-        with write_transaction():
-            deleted = (
-                ProviderCredential.delete()
-                .where(ProviderCredential.provider == provider.name)
-                .execute()
-            )
-            if not deleted:
-                raise NotFound(f"no stored credentials for provider {name!r}")
-            audit.record(
-                "provider.credentials.delete",
-                actor=current().principal_id,
-                target_type="provider",
-                target_id=provider.name,
-            )
+        forget_credentials(get_provider(name), current())
         return "", 204
 
 

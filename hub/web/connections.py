@@ -33,8 +33,9 @@ def explain(row: dict[str, Any]) -> str:
     status, message = row["status"], row.get("statusMessage")
     shared = row["connectionMode"] == "shared"
     if status == "connected":
-        who = "the team's shared account" if shared else "your account"
-        return f"Working: requests use {who}."
+        who = "the shared account" if shared else "your account"
+        account = f" {row['connectedAs']}" if row.get("connectedAs") else ""
+        return f"Working: requests use {who}{account}."
     if status == "needs_reauth":
         reason = f" ({message})" if message else ""
         return f"The provider no longer accepts the saved grant{reason}. Reconnect to go on."

@@ -95,8 +95,25 @@
   window.addEventListener("message", function (event) {
     if (event.origin !== window.location.origin) { return; }
     var data = event.data || {};
-    if (data.type === "hub:oauth" && data.integrationId) { refreshRow(data.integrationId); }
+    if (data.type !== "hub:oauth") { return; }
+    if (!data.ok && data.message) { notify(data.message); }
+    if (data.integrationId) { refreshRow(data.integrationId); }
   });
+
+  // A message at the top of the page, read out by screen readers (e.g. a failed connect).
+  function notify(message) {
+    var box = document.querySelector(".flashes");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "flashes";
+      document.getElementById("main").prepend(box);
+    }
+    var line = document.createElement("p");
+    line.className = "flash error";
+    line.setAttribute("role", "alert");
+    line.textContent = message;
+    box.appendChild(line);
+  }
 
   // "Load more": fetch the next page and append its rows here.
   function moreLinks(root) {
