@@ -469,3 +469,12 @@ def test_token_form_errors_and_revocation(alice_web):
     assert "was revoked" in text(response)
     with database.connection_context():
         assert not ApiToken.select().where(ApiToken.id == token_id).exists()
+
+
+def test_a_shared_account_is_connected_only_by_managers(alice_web, bob_web):
+    ref = create(alice_web, connectionMode="shared", authType="oauth2", clientId="c")
+    post(alice_web, f"/integrations/{ref}/sharing", {"principal": "bob", "access": "use"})
+    row = text(bob_web.get(f"/connections/{ref}/row"))
+    assert "ask someone with manage access" in row and "data-connect" not in row
+    assert "data-connect" in text(alice_web.get(f"/connections/{ref}/row"))
+    assert bob_web.get(f"/integrations/{ref}/connect").status_code == 403

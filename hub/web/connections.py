@@ -42,7 +42,9 @@ def explain(row: dict[str, Any]) -> str:
     if status == "error":
         return f"The last attempt failed: {message or 'no details'}. Try refresh or reconnect."
     if shared:
-        return "Nobody has connected the shared account yet."
+        return "Nobody has connected the shared account yet" + (
+            "." if row.get("mayConnect") else ": ask someone with manage access."
+        )
     return "You have not connected your account yet."
 
 
@@ -61,11 +63,11 @@ def view_rows(user: User, rows: list[Integration]) -> list[dict[str, Any]]:
             browsable=bool(provider and any(s.browse for s in provider.services)),
             hasIconToShow=data["hasIcon"] or bool(provider and provider.icon),
             statusLabel=STATUS_LABELS[data["status"]],
-            statusExplained=explain(data),
             mayConnect=may_connect and provider is not None,
             mayEdit=rank >= RANK["edit"],
             mayManage=rank >= RANK["manage"],
         )
+        data["statusExplained"] = explain(data)
         views.append(data)
     return views
 
