@@ -478,3 +478,18 @@ def test_a_shared_account_is_connected_only_by_managers(alice_web, bob_web):
     assert "ask someone with manage access" in row and "data-connect" not in row
     assert "data-connect" in text(alice_web.get(f"/connections/{ref}/row"))
     assert bob_web.get(f"/integrations/{ref}/connect").status_code == 403
+
+
+def test_many_connections_come_in_pages_with_load_more(alice_web):
+    for number in range(51):
+        created = alice_web.post(
+            "/api/integrations",
+            json={"name": f"Files {number:02}", "provider": "testfiles", "authType": "bearer"},
+        )
+        assert created.status_code == 201
+    first = text(alice_web.get("/connections"))
+    assert first.count("<tr data-integration-id=") == 50
+    assert 'data-more href="/connections?offset=50"' in first
+    second = text(alice_web.get("/connections?offset=50"))
+    assert second.count("<tr data-integration-id=") == 1 and "Files 50" in second
+    assert "data-more" not in second
