@@ -25,6 +25,15 @@ from hub.db import database
 from hub.models import ApiToken, Membership, Principal, User
 
 from .conftest import PASSWORD
+from .live_servers import (
+    HUB,
+    Server,
+    clean_environment,
+    free_port,
+    run_cli,
+    spawn,
+    wait_until_serving,
+)
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -694,62 +703,25 @@ def test_the_demo_client_is_the_one_the_demo_server_knows():
 def test_serve_demo_runs_the_demo_server_beside_gunicorn_and_stops_it(tmp_path):
     """The real thing: ``hub serve --demo`` in a process, its Demo server in a child process."""
     pytest.importorskip("hub_demo")
-    script = Path(sys.executable).with_name("hub")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    environment["HUB_INSTANCE_PATH"] = str(tmp_path / "instance")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    run = dict(capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
-    assert subprocess.run([str(script), "init"], check=False, **run).returncode == 0
-
+    environment = clean_environment(HUB_INSTANCE_PATH=str(tmp_path / "instance"))
+    run_cli(environment, tmp_path, "init")
+    port = free_port()
     log = tmp_path / "serve.log"
-    with log.open("w") as output:
-        hub_process = subprocess.Popen(
-            [str(script), "serve", "--demo", "--port", str(port), "--workers", "1"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=tmp_path,
-        )
+    command = [str(HUB), "serve", "--demo", "--port", str(port), "--workers", "1"]
+    hub_server = Server(f"http://127.0.0.1:{port}", spawn(command, environment, log), log)
     try:
-        demo_url = wait_for_demo_url(log, hub_process)
-        with urllib.request.urlopen(f"{demo_url}/", timeout=5) as answer:
+        wait_until_serving(hub_server, "/healthz")
+        found = re.search(r"Demo server runs on (http://127\.0\.0\.1:(\d+))", hub_server.output())
+        assert found, hub_server.output()
+        with urllib.request.urlopen(f"{found.group(1)}/", timeout=5) as answer:
             assert b"Revoke every grant" in answer.read()
-        wait_for(f"http://127.0.0.1:{port}/healthz", hub_process)
     finally:
-        hub_process.terminate()
-        hub_process.wait(timeout=30)
+        hub_server.stop()
 
-    demo_port = int(demo_url.rsplit(":", 1)[1])
     deadline = time.monotonic() + 10
-    while not free_port_to_test(demo_port):
+    while not free_port_to_test(int(found.group(2))):
         assert time.monotonic() < deadline, "the Demo server outlived the hub"
         time.sleep(0.1)
-
-
-def wait_for_demo_url(log: Path, process: subprocess.Popen) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        found = re.search(r"Demo server runs on (http://127\.0\.0\.1:\d+)", log.read_text())
-        if found:
-            return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(log.read_text())
-
-
-def wait_for(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer")
 
 
 # -- the console script ------------------------------------------------------------------------

@@ -1,0 +1,195 @@
+"""Real servers for tests that need live processes (the browser tests, ``hub serve --demo``):
+the Demo server and the hub as it runs in production.
+
+Each runs as a child process on a free 127.0.0.1 port: the Demo server with ``hub demo-server``,
+the hub with ``hub init`` and ``hub serve`` (gunicorn) on its own SQLite instance folder. Nothing
+here imports the hub into the test process: the browser sees what a user would see.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HUB = Path(sys.executable).with_name("hub")
+START_TIMEOUT = 60.0
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium, quiet on a closed network (docs: TESTING.md, "Browsers").
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a browser test passphrase"
+
+
+def why_no_browser() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import hub_demo  # noqa: F401
+    except ImportError:
+        return "the demo provider (plugins/demo) is not installed"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This process's environment without any HUB_* setting, plus ``settings``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environment.update(settings)
+    return environment
+
+
+@dataclass
+class Server:
+    """A child process serving on ``url``, its output in ``log``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Hub(Server):
+    """The hub, with the first administrator's credentials as ``hub init`` printed them."""
+
+    admin_name: str
+    admin_password: str
+    environment: dict[str, str]
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run ``hub ARGS`` against this hub's instance; its output."""
+        return run_cli(self.environment, self.log.parent, *args, stdin=stdin)
+
+    def create_user(self, name: str, password: str = PASSWORD) -> None:
+        self.cli("users", "create", name, "--password-stdin", stdin=password + "\n")
+
+
+def run_cli(environment: dict[str, str], folder: Path, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(HUB), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=folder,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"hub {' '.join(args)}: {result.stderr}{result.stdout}"
+    return result.stdout
+
+
+def spawn(command: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=environment, cwd=log.parent
+        )
+
+
+def wait_until_serving(server: Server, path: str) -> None:
+    """Until ``server.url + path`` answers 200; fails with the server's output if it stops."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"{server.url} stopped at start:\n{server.output()}")
+        try:
+            with urllib.request.urlopen(server.url + path, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{server.url}{path} did not answer:\n{server.output()}")
+
+
+@contextmanager
+def demo_server(folder: Path, **settings: str) -> Iterator[Server]:
+    """``hub demo-server`` on a free port (``settings``: e.g. HUB_DEMO_TOKEN_LIFETIME)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = folder / "demo-server.log"
+    process = spawn(
+        [str(HUB), "demo-server", "--port", str(port)], clean_environment(**settings), log
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until_serving(server, "/")
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def hub_server(folder: Path, demo: Server) -> Iterator[Hub]:
+    """The hub as ``make run`` serves it (``hub init``, ``hub serve --demo``, gunicorn with two
+    workers) on a free port and a fresh instance folder, using the Demo server ``demo``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    environment = clean_environment(
+        HUB_INSTANCE_PATH=str(folder / "instance"),
+        HUB_PUBLIC_URL=url,
+        HUB_DEMO="1",
+        HUB_DEMO_URL=demo.url,
+        HUB_DEMO_CLIENT_ID="hub-demo",
+        HUB_DEMO_CLIENT_SECRET="demo-secret",
+        HUB_ALLOW_PRIVATE_ADDRESSES="127.0.0.1",
+    )
+    printed = run_cli(environment, folder, "init")
+    command = [str(HUB), "serve", "--demo", "--port", str(port), "--workers", "2"]
+    log = folder / "hub.log"
+    hub = Hub(
+        url,
+        spawn(command, environment, log),
+        log,
+        admin_name=_printed(printed, "Admin username:"),
+        admin_password=_printed(printed, "Admin password:"),
+        environment=environment,
+    )
+    try:
+        wait_until_serving(hub, "/healthz")
+        yield hub
+    finally:
+        hub.stop()
+
+
+def _printed(output: str, label: str) -> str:
+    found = re.search(rf"^{re.escape(label)} (\S+)$", output, re.MULTILINE)
+    assert found, f"`hub init` did not print {label!r}:\n{output}"
+    return found.group(1)
