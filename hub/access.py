@@ -9,12 +9,14 @@ with one of their teams. Whoever has no level cannot see the integration and get
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import peewee
 
 from hub.accounts import team_ids_of
+from hub.db import Prepared, instance, width
 from hub.errors import Forbidden, NotFound
-from hub.models import ACCESS_LEVELS, Integration, Principal, Share, User
+from hub.models import ACCESS_LEVELS, Integration, Membership, Principal, Share, User
 
 RANK = {level: rank for rank, level in enumerate(ACCESS_LEVELS, start=1)}
 
@@ -87,23 +89,62 @@ def visible(user: User, query: peewee.ModelSelect) -> peewee.ModelSelect:
 def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
     """The integration named by a numeric id or a natural id ``owner:slug``, with the caller's
     level: 404 when it does not exist or the caller cannot see it, 403 when the caller sees it
-    with less than ``need``."""
-    integration = lookup(ref)
-    if integration is None:
+    with less than ``need``. One query, whatever the caller's teams and shares (the same rules
+    as :func:`levels_for`, in SQL)."""
+    key = parse_ref(ref)
+    rows = [] if key is None else _FIND[len(key) - 1].rows(user.principal_id, *key)
+    if not rows:
         raise not_found(ref)
-    return integration, check(level_for(user, integration), need, ref)
+    row = rows[0]
+    integration = instance(Integration, row)
+    integration.__rel__["owner"] = instance(Principal, row, width(Integration))
+    owner_team, share_rank = row[width(Integration) + width(Principal) :]
+    if user.is_superuser or integration.owner_id == user.principal_id or owner_team:
+        level: str | None = "manage"
+    else:
+        level = ACCESS_LEVELS[share_rank - 1] if share_rank else None
+    return integration, check(level, need, ref)
 
 
-def lookup(ref: str) -> Integration | None:
-    query = Integration.select(Integration, Principal).join(
-        Principal, on=(Integration.owner == Principal.id)
-    )
+def parse_ref(ref: str) -> tuple[int] | tuple[str, str] | None:
+    """``(id,)`` for a numeric id, ``(owner, slug)`` for a natural id, None for neither."""
     if ref.isascii() and ref.isdigit():  # "6³" is a digit to str.isdigit, not to int()
-        return query.where(Integration.id == int(ref)).first() if len(ref) < 19 else None
+        return (int(ref),) if len(ref) < 19 else None
     owner, sep, slug = ref.partition(":")
     if not sep or not owner or not slug:
         return None
-    return query.where(Principal.name == owner, Integration.slug == slug).first()
+    return owner, slug
+
+
+def _find_query(by_name: bool) -> Prepared:
+    def build(caller: Any, *key: Any) -> peewee.ModelSelect:
+        teams = Membership.select(Membership.team).where(Membership.user == caller)
+        rank = peewee.Case(Share.access, [(level, RANK[level]) for level in ACCESS_LEVELS])
+        share_rank = Share.select(peewee.fn.MAX(rank)).where(
+            Share.integration == Integration.id,
+            (Share.principal == caller) | Share.principal.in_(teams),
+        )
+        where = (
+            (Principal.name == key[0]) & (Integration.slug == key[1])
+            if by_name
+            else Integration.id == key[0]
+        )
+        return (
+            Integration.select(
+                Integration,
+                Principal,
+                Integration.owner.in_(teams).alias("owner_team"),
+                share_rank.alias("share_rank"),
+            )
+            .join(Principal, on=(Integration.owner == Principal.id))
+            .where(where)
+            .limit(1)
+        )
+
+    return Prepared(build, parameters=3 if by_name else 2)
+
+
+_FIND = (_find_query(by_name=False), _find_query(by_name=True))
 
 
 def integration_ref(integration: Integration) -> str:

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub import audit
-from hub.db import database, utcnow, write_transaction
+from hub.db import Prepared, database, instance, utcnow, width, write_transaction
 from hub.errors import Conflict, NotFound, RateLimited, ValidationError
 from hub.models import (
     PRINCIPAL_TEAM,
@@ -334,17 +334,30 @@ def create_token(
     return NewToken(token, plaintext)
 
 
-def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:
-    if not plaintext.startswith(TOKEN_PREFIX):
-        return None
-    token = (
+# Every token-authenticated request runs this: its SQL is built once (hub.db.Prepared).
+_TOKEN_LOOKUP = Prepared(
+    lambda token_hash: (
         ApiToken.select(ApiToken, User, Principal)
         .join(User)
         .join(Principal)
-        .where(ApiToken.token_hash == hash_token(plaintext))
-        .first()
-    )
-    if token is None or not token.user.is_active:
+        .where(ApiToken.token_hash == token_hash)
+        .limit(1)
+    ),
+    parameters=1,
+)
+
+
+def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    rows = _TOKEN_LOOKUP.rows(hash_token(plaintext))
+    if not rows:
+        return None
+    token = instance(ApiToken, rows[0])
+    user = instance(User, rows[0], width(ApiToken))
+    user.__rel__["principal"] = instance(Principal, rows[0], width(ApiToken) + width(User))
+    token.__rel__["user"] = user  # not setattr: peewee would look the principal up again
+    if not user.is_active:
         return None
     now = utcnow()
     if token.expires_at is not None and token.expires_at <= now:
@@ -352,7 +365,7 @@ def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:
     # Touch at most once a minute: no write on every request.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
-    return token.user, token
+    return user, token
 
 
 def revoke_token(user: User, token_id: int, actor: User | None = None) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -77,6 +79,78 @@ def _connect() -> None:
 def _close(_exc: BaseException | None) -> None:
     if not database.is_closed():
         database.close()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The place of a :class:`Prepared` query's parameter: its value comes when the query runs."""
+
+    index: int
+
+
+class _SlotNode(peewee.Node):
+    def __init__(self, index: int) -> None:
+        self.slot = Slot(index)
+
+    def __sql__(self, ctx: peewee.Context) -> peewee.Context:
+        # Unconverted (a field's db_value cannot convert a slot): the values a prepared query
+        # runs with are already what the database takes.
+        return ctx.value(self.slot, converter=False)
+
+
+class Prepared:
+    """A select whose SQL is built once per kind of database, then run with new parameters.
+
+    peewee compiles a query's SQL anew every time it runs: for the lookups every data-path
+    request makes (token, integration, connection) that took longer than running them. ``build``
+    takes one placeholder per parameter and returns the query; :meth:`rows` runs its SQL with
+    ``values`` in their place and returns the rows as tuples (columns in select order), which
+    :func:`instance` turns back into models.
+    """
+
+    def __init__(self, build: Callable[..., peewee.Query], parameters: int) -> None:
+        self._build = build
+        self._parameters = parameters
+        self._compiled: dict[tuple[type, str, str], tuple[str, list[Any]]] = {}
+
+    def compile(self) -> tuple[str, list[Any]]:
+        """The SQL for the database in use, and its parameters (:class:`Slot` or constants)."""
+        engine = database.obj
+        key = (type(engine), engine.param, engine.quote)
+        found = self._compiled.get(key)
+        if found is None:
+            query = self._build(*(_SlotNode(index) for index in range(self._parameters)))
+            sql, params = engine.get_sql_context().sql(query).query()
+            used = {param.index for param in params if isinstance(param, Slot)}
+            if used != set(range(self._parameters)):
+                raise ValueError(f"a prepared query uses the slots {sorted(used)} only")
+            found = self._compiled[key] = (sql, list(params))
+        return found
+
+    def rows(self, *values: Any) -> list[tuple[Any, ...]]:
+        if len(values) != self._parameters:
+            raise TypeError(f"this query takes {self._parameters} values, not {len(values)}")
+        sql, params = self.compile()
+        bound = [values[p.index] if isinstance(p, Slot) else p for p in params]
+        return list(database.execute_sql(sql, bound).fetchall())
+
+
+def instance(model: type[peewee.Model], row: Sequence[Any], start: int = 0) -> peewee.Model:
+    """A model built from ``row[start:]``: the values of its fields in declaration order (as
+    ``Model.select()`` selects them), converted as peewee converts them; marked unchanged."""
+    fields = model._meta.sorted_fields
+    values = row[start : start + len(fields)]
+    obj = model(
+        __no_default__=1,
+        **{f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)},
+    )
+    obj._dirty.clear()
+    return obj
+
+
+def width(model: type[peewee.Model]) -> int:
+    """How many columns ``model``'s fields take in a row."""
+    return len(model._meta.sorted_fields)
 
 
 def is_postgres() -> bool:
