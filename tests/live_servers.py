@@ -158,18 +158,17 @@ def demo_server(folder: Path, **settings: str) -> Iterator[Server]:
 @contextmanager
 def hub_server(folder: Path, demo: Server) -> Iterator[Hub]:
     """The hub as ``make run`` serves it (``hub init``, ``hub serve --demo``, gunicorn with two
-    workers) on a free port and a fresh instance folder, using the Demo server ``demo``."""
+    workers) on a free port and a fresh instance folder, using the Demo server ``demo``.
+
+    Only ``HUB_DEMO_URL`` is given: ``--demo`` itself fills in the demo client and allows the
+    Demo server's address, as it does for ``make run``."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     environment = clean_environment(
         HUB_INSTANCE_PATH=str(folder / "instance"),
         HUB_PUBLIC_URL=url,
-        HUB_DEMO="1",
         HUB_DEMO_URL=demo.url,
-        HUB_DEMO_CLIENT_ID="hub-demo",
-        HUB_DEMO_CLIENT_SECRET="demo-secret",
-        HUB_ALLOW_PRIVATE_ADDRESSES="127.0.0.1",
     )
     printed = run_cli(environment, folder, "init")
     command = [str(HUB), "serve", "--demo", "--port", str(port), "--workers", "2"]
