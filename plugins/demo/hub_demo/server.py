@@ -470,7 +470,19 @@ def _ranged(data: bytes, media_type: str, header: str | None) -> Response:
 
 
 def run(port: int, *, serve: Callable[..., Any] | None = None) -> None:
-    """Serve the Demo server on 127.0.0.1:``port`` with werkzeug's simple server."""
-    from werkzeug.serving import run_simple
+    """Serve the Demo server on 127.0.0.1:``port`` with werkzeug's threaded server."""
+    (serve or _serve_quietly)("127.0.0.1", port, create_app(), threaded=True)
 
-    (serve or run_simple)("127.0.0.1", port, create_app(), threaded=True)
+
+def _serve_quietly(host: str, port: int, app: Flask, threaded: bool) -> None:
+    """werkzeug's server without ``run_simple``'s development-server banner (the demo is not the
+    hub, which ``hub serve`` runs under gunicorn), stopping quietly on Ctrl-C."""
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=threaded)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
