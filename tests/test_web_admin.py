@@ -442,7 +442,7 @@ def test_forgetting_when_nothing_is_stored_says_so(as_admin, token):
     response = as_admin.post(
         "/admin/providers/google/credentials/forget", data={"csrf_token": token}
     )
-    assert "no stored credentials" in text(as_admin.get(response.headers["Location"]))
+    assert "No stored credentials" in text(as_admin.get(response.headers["Location"]))
 
 
 def test_provider_forms_without_the_csrf_token_are_refused(as_admin, token, in_db):

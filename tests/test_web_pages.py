@@ -359,7 +359,7 @@ def test_sharing_adds_changes_and_removes(alice_web, bob_web):
     "form, status, message",
     [
         ({"principal": "", "access": "use"}, 400, "enter a user or team name"),
-        ({"principal": "nobody", "access": "use"}, 404, "no user or team named"),
+        ({"principal": "nobody", "access": "use"}, 404, "No user or team named"),
         ({"principal": "bob", "access": "root"}, 400, "one of use, edit, manage"),
         ({"principal": "alice", "access": "use"}, 400, "is the owner"),
     ],

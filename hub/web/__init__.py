@@ -96,11 +96,17 @@ def render_page(template: str, **context: Any) -> str:
     return render_template(template, **context)
 
 
+def sentence(text: str) -> str:
+    """An error message (written in lower case for the API) as a sentence on a page."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?", ")")) else ".")
+
+
 def form_errors(exc: HubError) -> dict[str, str]:
     """The field messages of an error, or the message under ``_`` for the whole form."""
     fields = dict(exc.fields)
     if not fields or not isinstance(exc, ValidationError):
-        fields.setdefault("_", exc.message)
+        fields.setdefault("_", sentence(exc.message))
     return fields
 
 
@@ -111,7 +117,7 @@ def done(message: str, endpoint: str, **values: Any) -> Response:
 
 
 def failed(exc: HubError, endpoint: str, **values: Any) -> Response:
-    flash(exc.message, "error")
+    flash(sentence(exc.message), "error")
     return redirect(url_for(endpoint, **values), code=303)
 
 

@@ -14,7 +14,7 @@ from hub.db import utcnow
 from hub.errors import HubError
 from hub.models import Integration, Principal, User
 from hub.tokens import ensure_fresh
-from hub.web import done, failed, form_errors, page, render_page, web
+from hub.web import done, failed, form_errors, page, render_page, sentence, web
 from hub.web.oauth import result_page
 
 PAGE_SIZE = 50
@@ -37,8 +37,8 @@ def explain(row: dict[str, Any]) -> str:
         account = f" {row['connectedAs']}" if row.get("connectedAs") else ""
         return f"Working: requests use {who}{account}."
     if status == "needs_reauth":
-        reason = f" ({message})" if message else ""
-        return f"The provider no longer accepts the saved grant{reason}. Reconnect to go on."
+        reason = sentence(message) if message else "The provider no longer accepts the grant."
+        return f"Reconnect to go on. {reason}"
     if status == "error":
         return f"The last attempt failed: {message or 'no details'}. Try refresh or reconnect."
     if shared:
