@@ -19,10 +19,10 @@ from urllib.parse import quote, quote_plus, urlsplit
 import click
 import requests
 
-from hub.config import as_bool
+from hub.config import private_addresses
 from hub.crypto import Secret
 from hub.errors import ValidationError
-from hub.netguard import check_url
+from hub.netguard import AllowPrivate, check_url
 from hub.transport import CONNECT_TIMEOUT, READ_TIMEOUT, session
 
 STORE_PATH = "/api/oauth"
@@ -47,13 +47,13 @@ class Registration:
 def store_client(
     registration: Registration,
     *,
-    allow_private: bool = False,
+    allow_private: AllowPrivate = False,
     http: requests.Session | None = None,
 ) -> str:
     """Store the OAuth client on the server; return a one-line report of success.
 
     :param allow_private: as ``HUB_ALLOW_PRIVATE_ADDRESSES``: accept a server on a private
-        network (and plain http there).
+        network (and plain http there); ``True`` for any, or the networks allowed.
     :raises RegistrationFailed: the address was refused, the server could not be reached, or it
         did not store the client.
     """
@@ -241,10 +241,10 @@ def register_client(
         admin_user=admin_user,
         admin_password=Secret(password),
     )
-    allow_private = as_bool(os.environ.get("HUB_ALLOW_PRIVATE_ADDRESSES", ""))
     try:
+        allow_private = private_addresses(os.environ.get("HUB_ALLOW_PRIVATE_ADDRESSES", ""))
         report = store_client(registration, allow_private=allow_private)
-    except RegistrationFailed as exc:
+    except (ValueError, RegistrationFailed) as exc:
         raise click.ClickException(str(exc)) from None
     public_url = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     click.echo(report)

@@ -207,3 +207,17 @@ def test_a_missing_line_on_standard_input_is_a_usage_error(run, requests_mock):
 
     assert result.exit_code == 2 and "password" in result.output
     assert not requests_mock.called
+
+
+def test_a_list_of_allowed_networks_admits_only_those(run, requests_mock, monkeypatch):
+    monkeypatch.setattr("hub.netguard.resolve_host", lambda host: ["10.0.0.5"])
+    requests_mock.get("http://pf.internal:8080/api/oauth", text="OK")
+    args = [*ARGS[:3], "http://pf.internal:8080", *ARGS[4:]]
+
+    elsewhere = run(args=args, HUB_ALLOW_PRIVATE_ADDRESSES="192.168.1.0/24")
+    listed = run(args=args, HUB_ALLOW_PRIVATE_ADDRESSES="127.0.0.1,10.0.0.0/8")
+    bad = run(args=args, HUB_ALLOW_PRIVATE_ADDRESSES="not-a-network")
+
+    assert (elsewhere.exit_code, bad.exit_code) == (1, 1)
+    assert "HUB_ALLOW_PRIVATE_ADDRESSES" in bad.output
+    assert listed.exit_code == 0, listed.output
