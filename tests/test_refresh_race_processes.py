@@ -11,9 +11,6 @@ Needs ``HUB_TEST_DATABASE_URL`` (a PostgreSQL server); skips without it.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,9 +24,18 @@ import psycopg2
 import pytest
 import requests
 
+from .live_servers import (
+    HUB,
+    Server,
+    clean_environment,
+    free_port,
+    run_cli,
+    spawn,
+    wait_until_serving,
+)
+
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-HUB = Path(sys.executable).with_name("hub")
 CALLS = 20
 THREADS = 12  # per process: more than the 10 calls each gets, so that all 20 run at once
 GRANT_DELAY = 0.3  # seconds the token endpoint takes: the window in which a second refresh races
@@ -103,12 +109,6 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
 # -- two hub processes -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def reset_schema(url: str) -> None:
     """An empty database: other tests of the session may have used this one before."""
     connection = psycopg2.connect(url)
@@ -116,31 +116,6 @@ def reset_schema(url: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     connection.close()
-
-
-def run_hub(env: dict[str, str], cwd: Path, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [str(HUB), *args],
-        env=env,
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"hub {' '.join(args)}: {done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @dataclass
@@ -156,54 +131,28 @@ def two_hubs(postgres_database: str, tmp_path: Path) -> Iterator[Hubs]:
         pytest.skip(f"the hub command is not installed next to {sys.executable}")
     reset_schema(postgres_database)
     ports = [free_port(), free_port()]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "FLASK_"))}
-    env.update(
+    env = clean_environment(
         HUB_DATABASE_URL=postgres_database,
         HUB_INSTANCE_PATH=str(tmp_path / "instance"),  # shared: the same keys in both
         HUB_PUBLIC_URL=f"http://127.0.0.1:{ports[0]}",
         HUB_ALLOW_PRIVATE_ADDRESSES="1",
     )
-    run_hub(env, tmp_path, "init", "--no-admin")
-    run_hub(env, tmp_path, "users", "create", "alice", "--password-stdin", stdin="a password\n")
-    token = run_hub(env, tmp_path, "tokens", "create", "alice").strip().splitlines()[-1]
-    processes: list[subprocess.Popen[bytes]] = []
-    logs = [tmp_path / f"hub-{port}.log" for port in ports]
+    run_cli(env, tmp_path, "init", "--no-admin")
+    run_cli(env, tmp_path, "users", "create", "alice", "--password-stdin", stdin="a password\n")
+    token = run_cli(env, tmp_path, "tokens", "create", "alice").strip().splitlines()[-1]
+    servers: list[Server] = []
     try:
-        for port, log in zip(ports, logs, strict=True):
-            with log.open("wb") as out:
-                command = [str(HUB), "serve", "--workers", "1", "--threads", str(THREADS)]
-                processes.append(
-                    subprocess.Popen(
-                        [*command, "--port", str(port)],
-                        env=env,
-                        cwd=tmp_path,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
-        for url, process, log in zip(urls, processes, logs, strict=True):
-            wait_healthy(url, process, log)
-        yield Hubs(urls=urls, token=token, database_url=postgres_database)
+        for port in ports:
+            command = [str(HUB), "serve", "--workers", "1", "--threads", str(THREADS)]
+            log = tmp_path / f"hub-{port}.log"
+            process = spawn([*command, "--port", str(port)], env, log)
+            servers.append(Server(f"http://127.0.0.1:{port}", process, log))
+        for server in servers:
+            wait_until_serving(server, "/healthz")
+        yield Hubs(urls=[s.url for s in servers], token=token, database_url=postgres_database)
     finally:
-        for process in processes:
-            stop(process)
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    http = requests.Session()
-    http.trust_env = False
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            if http.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"hub at {url} did not start:\n{log.read_text(errors='replace')}")
+        for server in servers:
+            server.stop()
 
 
 # -- the test --------------------------------------------------------------------------------
