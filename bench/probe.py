@@ -3,13 +3,13 @@
 Builds the hub app from the environment bench/run.py prepared (``HUB_INSTANCE_PATH``, the
 bench plugin on ``PYTHONPATH``, the upstream running), then sends requests through Flask's test
 client with the bench API token and counts, per request, the SQL statements peewee logs, the
-writes among them, and the database connections opened. Also times an SQLite connection open
-(with the hub's PRAGMAs) and close, which the hub does around every request.
+writes among them, and the database connections opened. Also times taking a database connection
+from the pool and giving it back, which the hub does around every request.
 
-Then times the steps of a proxied GET one by one (token lookup, integration lookup, connection
-lookup, the provider context, the upstream call with a new session as the hub makes it and with
-a kept-alive one), and those of a 1000-item folder page (the plugin's browse, ``page_json``,
-Flask's ``jsonify``).
+Then times the steps of a proxied GET one by one (token lookup, integration lookup with the
+caller's level, the provider context with the caller's connection, what peewee would spend
+compiling one of those queries if the hub did not keep its SQL, the upstream call), and those of
+a 1000-item folder page (the plugin's browse, ``page_json``, Flask's ``jsonify``).
 
 Prints one JSON line. ``--profile`` prints the top of a cProfile of proxied GETs first.
 """
@@ -31,8 +31,6 @@ from flask import jsonify
 from hub import access, accounts, browse, integrations
 from hub.api.connect import provider_of
 from hub.app import create_app
-from hub.connections import connection_for
-from hub.context import ProviderContext
 from hub.models import Integration, Principal
 
 
@@ -42,9 +40,9 @@ class Counter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.msg
-        sql = message[0] if isinstance(message, tuple) else str(message)
-        self.statements.append(sql)
+        # peewee logs each statement as (sql, params); other lines (the pool's) are not SQL.
+        if isinstance(record.msg, tuple):
+            self.statements.append(record.msg[0])
 
 
 def breakdown(
@@ -59,21 +57,18 @@ def breakdown(
         user = accounts.user_for_token(token)[0]
         integration, _ = access.find(user, ref)
         provider = provider_of(integration)
-        connection = connection_for(integration, user)
+        kept = browse.context_for(provider, integration, user)
+        connection = kept.connection
         base = integrations.api_base_uri(provider, integration)
-        kept = ProviderContext(provider, integration, connection, user)
-
-        def upstream_new_session() -> None:
-            context = ProviderContext(provider, integration, connection, user)
-            context.request("GET", base + "/v1/ping", stream=True).close()
 
         def compile_lookup() -> None:
-            # The query access.lookup builds for a numeric ref, compiled to SQL but not run.
+            # An integration lookup as peewee builds it, compiled to SQL but not run: what the
+            # hub's prepared statements (hub.db.Prepared) no longer pay per request.
             Integration.select(Integration, Principal).join(
                 Principal, on=(Integration.owner == Principal.id)
             ).where(Integration.id == int(ref)).sql()
 
-        def upstream_kept_session() -> None:
+        def upstream_get() -> None:
             response = kept.request("GET", base + "/v1/ping", stream=True)
             response.content  # noqa: B018 (read it, so the connection goes back to the pool)
             response.close()
@@ -84,18 +79,18 @@ def breakdown(
 
         steps = {
             "user_for_token (API token -> user)": lambda: accounts.user_for_token(token),
-            "access.find (integration + level)": lambda: access.find(user, ref),
-            "connection_for (the caller's connection)": lambda: connection_for(integration, user),
-            "peewee: compile the SQL of that integration query, not run": compile_lookup,
-            "ProviderContext() (settings, endpoints, new requests.Session)": lambda: (
-                ProviderContext(provider, integration, connection, user)
+            "access.find (integration + the caller's level)": lambda: access.find(user, ref),
+            "browse.context_for (the caller's connection, settings, endpoints)": lambda: (
+                browse.context_for(provider, integration, user)
+            ),
+            "peewee compiling an integration query, not run (saved by hub.db.Prepared)": (
+                compile_lookup
             ),
             "expanded_headers (header templates)": lambda: integrations.expanded_headers(
                 integration, user, connection
             ),
             "credentials (decrypt the stored token)": lambda: kept._credentials({}, None),
-            "upstream GET, new session per request (as the hub does)": upstream_new_session,
-            "upstream GET, one kept-alive session": upstream_kept_session,
+            "upstream GET through the provider context (requests)": upstream_get,
             "items, limit 1000: plugin browse (upstream GET, JSON, 1000 Items)": lambda: (
                 browse.browse(kept, files, None, None, 1000)
             ),

@@ -516,33 +516,40 @@ def download(target: Target, path: str, expected: int) -> float:
 
 def measure_download(
     direct: Target,
+    relay: Target,
     hub: Target,
     ref: str,
-    ref_big_chunks: str,
+    ref_small_chunks: str,
+    cpu_pids: dict[str, list[int]],
     workers: list[int],
     settings: Settings,
 ) -> dict[str, Any]:
     size = settings.download_bytes
     print(
-        f"2. download: {size / MIB:,.0f} MiB direct, via the items route and via the proxy, "
-        f"{settings.download_runs}x each",
+        f"2. download: {size / MIB:,.0f} MiB direct, through a bare relay, via the items route "
+        f"and via the proxy, {settings.download_runs}x each",
         flush=True,
     )
+    path = f"/v1/file?size={size}"
     routes = {
-        "direct": (direct, f"/v1/file?size={size}"),
+        "direct": (direct, path),
+        "relay": (relay, path),
         "items": (hub, f"/api/integrations/{ref}/services/files/items/{size}/download"),
-        "items_1mib": (
+        "items_64kib": (
             hub,
-            f"/api/integrations/{ref_big_chunks}/services/files/items/{size}/download",
+            f"/api/integrations/{ref_small_chunks}/services/files/items/{size}/download",
         ),
-        "proxy": (hub, f"/api/integrations/{ref}/proxy/v1/file?size={size}"),
+        "proxy": (hub, f"/api/integrations/{ref}/proxy/{path[1:]}"),
     }
     seconds: dict[str, list[float]] = {key: [] for key in routes}
+    cpu: dict[str, dict[str, list[float]]] = {key: {} for key in routes}
     rss: dict[str, dict[str, Any]] = {}
     for _ in range(settings.download_runs):
         for key, (target, path) in routes.items():
+            time.sleep(0.5)  # let the workers settle before the baseline is read
+            before = {name: cpu_seconds(pids) for name, pids in cpu_pids.items()}
+            client_before = time.process_time()
             if target is hub:
-                time.sleep(0.5)  # let the workers settle before the baseline is read
                 with RssSampler(workers, settings.rss_interval) as sampler:
                     seconds[key].append(download(target, path, size))
                 result = sampler.result()
@@ -550,11 +557,19 @@ def measure_download(
                     rss[key] = result
             else:
                 seconds[key].append(download(target, path, size))
+            used = {name: cpu_seconds(pids) - before[name] for name, pids in cpu_pids.items()}
+            used["client"] = time.process_time() - client_before
+            for name, value in used.items():
+                cpu[key].setdefault(name, []).append(value / (size / GIB))
     throughput = {
         key: {
             "mib_s": [size / MIB / value for value in values],
             "best_mib_s": size / MIB / min(values),
             "median_mib_s": size / MIB / sorted(values)[len(values) // 2],
+            # CPU-seconds per GiB of each party (median over the runs).
+            "cpu_per_gib": {
+                name: sorted(values)[len(values) // 2] for name, values in cpu[key].items()
+            },
         }
         for key, values in seconds.items()
     }
@@ -747,8 +762,9 @@ def build_report(
     added_p99 = lat["hub"]["p99"] - lat["direct"]["p99"]
     ratio_items = thr["items"]["median_mib_s"] / thr["direct"]["median_mib_s"]
     ratio_proxy = thr["proxy"]["median_mib_s"] / thr["direct"]["median_mib_s"]
-    ratio_big = thr["items_1mib"]["median_mib_s"] / thr["direct"]["median_mib_s"]
-    rss_big = down["rss"]["items_1mib"]
+    ratio_small = thr["items_64kib"]["median_mib_s"] / thr["direct"]["median_mib_s"]
+    ratio_relay = thr["relay"]["median_mib_s"] / thr["direct"]["median_mib_s"]
+    rss_small = down["rss"]["items_64kib"]
     worker_cpu = rps["hub"]["worker_cpu"]
     worker_split = " / ".join(f"{value:.1f} s" for value in worker_cpu)
     rss_items = down["rss"]["items"]
@@ -783,9 +799,12 @@ def build_report(
         (f"Download {size_label}, proxy route (MiB/s)",
          f"{thr['direct']['median_mib_s']:,.0f}", f"{thr['proxy']['median_mib_s']:,.0f}",
          f"{ratio_proxy:.0%} of direct", f">= {TARGET_THROUGHPUT_RATIO:.0%}", verdict(met_proxy)),
-        (f"Download {size_label}, items route, plugin reading 1 MiB chunks (MiB/s)",
-         f"{thr['direct']['median_mib_s']:,.0f}", f"{thr['items_1mib']['median_mib_s']:,.0f}",
-         f"{ratio_big:.0%} of direct", "(for comparison)", "-"),
+        (f"Download {size_label}, items route, plugin reading 64 KiB chunks (MiB/s)",
+         f"{thr['direct']['median_mib_s']:,.0f}", f"{thr['items_64kib']['median_mib_s']:,.0f}",
+         f"{ratio_small:.0%} of direct", "(for comparison)", "-"),
+        (f"Download {size_label}, bare relay process instead of the hub (MiB/s)",
+         f"{thr['direct']['median_mib_s']:,.0f}", f"{thr['relay']['median_mib_s']:,.0f}",
+         f"{ratio_relay:.0%} of direct", "(the ceiling)", "-"),
         ("Hub worker RSS during download, items route (MB)", "-",
          f"{rss_items['baseline_mb']:.1f} -> {rss_items['peak_mb']:.1f}",
          f"+{rss_items['growth_mb']:.1f} MB", f"< {TARGET_RSS_GROWTH_MB:g} MB",
@@ -794,9 +813,9 @@ def build_report(
          f"{rss_proxy['baseline_mb']:.1f} -> {rss_proxy['peak_mb']:.1f}",
          f"+{rss_proxy['growth_mb']:.1f} MB", f"< {TARGET_RSS_GROWTH_MB:g} MB",
          verdict(rss_proxy["growth_mb"] < TARGET_RSS_GROWTH_MB)),
-        ("Hub worker RSS during download, items route, 1 MiB chunks (MB)", "-",
-         f"{rss_big['baseline_mb']:.1f} -> {rss_big['peak_mb']:.1f}",
-         f"+{rss_big['growth_mb']:.1f} MB", "(for comparison)", "-"),
+        ("Hub worker RSS during download, items route, 64 KiB chunks (MB)", "-",
+         f"{rss_small['baseline_mb']:.1f} -> {rss_small['peak_mb']:.1f}",
+         f"+{rss_small['growth_mb']:.1f} MB", "(for comparison)", "-"),
     ]  # fmt: skip
     for limit, by in pages.items():
         rows.append(
@@ -855,6 +874,20 @@ def build_report(
         ("Errors in the requests/s runs, direct / via hub",
          f"{rps['direct']['errors']} / {rps['hub']['errors']}"),
     ]  # fmt: skip
+    for key, label in (
+        ("direct", "direct"),
+        ("relay", "bare relay"),
+        ("items", "items route"),
+        ("items_64kib", "items route, 64 KiB chunks"),
+        ("proxy", "proxy route"),
+    ):
+        used = thr[key]["cpu_per_gib"]
+        parts_cpu = [f"{name} {used[name]:.2f}" for name in ("upstream", "relay", "hub", "client")]
+        if key != "relay":
+            parts_cpu = [part for part in parts_cpu if not part.startswith("relay")]
+        if key in ("direct", "relay"):
+            parts_cpu = [part for part in parts_cpu if not part.startswith("hub")]
+        details.append((f"CPU-seconds per GiB downloaded, {label}", " / ".join(parts_cpu)))
     if probe:
         for key, label in (
             ("proxy", "proxied GET"),
@@ -871,7 +904,8 @@ def build_report(
             )
         details.append(
             (
-                "SQLite connection open (4 PRAGMAs) + close, as the hub does per request",
+                "Database connection taken from the pool and given back, as the hub does per "
+                "request (SQLite, 4 PRAGMAs when a connection is new)",
                 f"{probe['connect_close_ms']:.3f} ms",
             )
         )
@@ -908,62 +942,42 @@ def build_report(
                 "Requests/s is then bounded by one core's worth of the CPU per request above."
             )
         if proxy["upstream_connections_per_hub_request"] >= 0.5:
-            steps = probe.get("requests", {}).get("components") or {}
-            new = steps.get("upstream GET, new session per request (as the hub does)")
-            kept = steps.get("upstream GET, one kept-alive session")
-            in_process = (
-                f"; in process, the hub's upstream GET takes {new['ms']:.2f} ms with a new "
-                f"session and {kept['ms']:.2f} ms with a kept-alive one"
-                if new and kept
-                else ""
-            )
             causes.append(
-                f"- Every proxied GET opens a new TCP connection to the upstream "
-                f"({proxy['upstream_connections_per_hub_request']:.2f} per request): "
-                "`hub.context.ProviderContext` makes a new `requests.Session` per request "
-                "(`hub.transport.session()`), so nothing is kept alive. Straight to the "
-                f"upstream with `http.client`, a new connection per request costs "
-                f"{lat['direct_new']['p50'] - lat['direct']['p50']:.2f} ms at p50 more than a "
-                f"kept-alive one{in_process}."
+                f"- The hub opened {proxy['upstream_connections_per_hub_request']:.2f} upstream "
+                "TCP connections per proxied GET: the per-thread session of `hub.transport` "
+                "did not keep them alive. A new connection costs "
+                f"{lat['direct_new']['p50'] - lat['direct']['p50']:.2f} ms at p50 straight to the "
+                "upstream."
             )
         if probe:
             entry = probe["requests"]["proxy"]
             steps = probe["requests"].get("components") or {}
-            compiled = steps.get("peewee: compile the SQL of that integration query, not run")
-            lookup_ms = [
-                entry["ms"]
-                for name, entry in steps.items()
-                if name.startswith(("user_for_token", "access.find", "connection_for"))
-            ]
-            lookups = (
-                f"{min(lookup_ms):.2f}-{max(lookup_ms):.2f}"
-                if lookup_ms
-                else "an unknown number of"
-            )
+            upstream_step = steps.get("upstream GET through the provider context (requests)")
             causes.append(
-                f"- Per proxied GET the hub runs {entry['statements']:g} SQL statements (the "
-                "token lookup's join is followed by a lazy load of the user's `Principal`) and "
-                f"opens and closes a database connection ({probe['connect_close_ms']:.3f} ms for "
-                f"SQLite with its PRAGMAs); the three lookups take {lookups} ms each, much of "
-                "it peewee building the SQL"
-                + (f" ({compiled['ms']:.2f} ms to compile one, not run)" if compiled else "")
-                + f". In process, without gunicorn and the client, one proxied GET takes "
-                f"{entry['ms']:.2f} ms."
+                f"- In process, without gunicorn and the client, one proxied GET takes "
+                f"{entry['ms']:.2f} ms and runs {entry['statements']:g} SQL statements"
+                + (
+                    f"; the upstream GET through `requests` takes {upstream_step['ms']:.2f} ms "
+                    "of it, upstream included"
+                    if upstream_step
+                    else ""
+                )
+                + ". The steps table above says where the rest goes."
             )
     for key, ok, ratio in (("items", met_items, ratio_items), ("proxy", met_proxy, ratio_proxy)):
         if not ok:
+            used = thr[key]["cpu_per_gib"]
+            direct_used = thr["direct"]["cpu_per_gib"]
             causes.append(
                 f"- **Download throughput target missed** ({key} route: {ratio:.0%} of direct). "
-                "The hub passes every 64 KiB chunk through Python (urllib3's read, a generator, "
-                "gunicorn's write) on the same cores as the client and the upstream; with the "
-                f"plugin reading 1 MiB chunks instead, the items route reaches {ratio_big:.0%} of "
-                "direct"
-                + (
-                    " (the proxy's chunk size is `hub.proxy.CHUNK`, 64 KiB)."
-                    if key == "proxy"
-                    else " (the chunk size is the plugin's choice: `iter_content(64 KiB)` as in "
-                    "tests/support_provider.py)."
-                )
+                f"Per GiB the hub used {used['hub']:.2f} CPU-seconds, the upstream "
+                f"{used['upstream']:.2f} and the client {used['client']:.2f} (direct: upstream "
+                f"{direct_used['upstream']:.2f}, client {direct_used['client']:.2f}): whatever "
+                "stands in between copies every byte out of the kernel and back in, on the same "
+                f"{info['nproc']} CPUs as the client and the upstream. A bare relay process "
+                "(bench/relay.py: `recv_into` and `sendall`, no HTTP, no framework) reached "
+                f"{ratio_relay:.0%} of direct in this run, which is about the ceiling here; the "
+                f"hub reached {ratio / ratio_relay:.0%} of the relay's throughput."
             )
     if not met_rss:
         causes.append("- **RSS target missed**: see the download rows above.")
@@ -985,7 +999,7 @@ def build_report(
             ms = {key: step[name]["ms"] for key, name in names.items()}
             causes.append(
                 f"- Paging ({parts}): each page pays the fixed cost of a hub request (the same "
-                "lookups and new upstream connection as a proxied GET), and then per item: for "
+                "lookups and upstream call as a proxied GET), and then per item: for "
                 f"1000 items the plugin's browse takes {ms['browse']:.1f} ms (upstream GET, JSON "
                 f"decoding, `Item` objects with datetimes), `page_json` {ms['page_json']:.1f} ms "
                 f"and Flask's `jsonify` {ms['jsonify']:.1f} ms (`json.dumps` alone: "
@@ -1064,11 +1078,15 @@ def build_report(
         f"2. **Download.** A {size_label} file that the upstream makes on the fly in 1 MiB "
         "chunks, with Content-Length: straight, through the items download route "
         "(`/api/integrations/{id}/services/files/items/{item}/download`, the bench plugin "
-        "streams it with `iter_content(64 KiB)` like tests/support_provider.py; the item id is "
-        "the size) and through the proxy; for comparison, the items route once more through "
-        "a second integration whose `chunkKiB` setting makes the plugin read 1 MiB chunks. "
+        "streams it with `iter_content(hub.items.CHUNK_SIZE)`, 1 MiB, as the shipped plugins "
+        "do; the item id is the size) and through the proxy. For comparison: the items route "
+        "once more through a second integration whose `chunkKiB` setting makes the plugin read "
+        "64 KiB chunks, and the same download through bench/relay.py, a bare relay process "
+        "(request head passed on, answer copied back with `recv_into` a 1 MiB buffer and "
+        "`sendall`), the least any process in between can cost. "
         f"{settings.download_runs} run(s) each, median reported; the client reads "
-        "into a 1 MiB buffer and checks the byte count. The RSS of every hub worker is read "
+        "into a 1 MiB buffer with `readinto` and checks the byte count; the CPU-seconds per "
+        "GiB of every party come from /proc. The RSS of every hub worker is read "
         f"from /proc every {settings.rss_interval * 1000:g} ms; shown is the worker that grew "
         "most: its RSS just before the download, its peak, and the growth.",
         f"3. **Paging.** A folder of {FOLDER_SIZE:,} items (the upstream's `/list`, "
@@ -1080,7 +1098,8 @@ def build_report(
         "4. **Probe.** bench/probe.py builds the hub app in process against the same instance "
         "and upstream and counts, through peewee's query log, the SQL statements per request, "
         "and the database connections the request opens; then it times the steps of a "
-        "proxied GET and of a 1000-item page one by one.",
+        "proxied GET and of a 1000-item page one by one. All in-process times are wall-clock "
+        "and move with the machine's other load.",
         "",
         "Never timed in tests: these numbers live here only. Run `make bench` (about 2 minutes).",
         "",
@@ -1099,7 +1118,7 @@ def run(settings: Settings, docs: Path | None) -> int:
         print(f"hub bench: working in {work}", flush=True)
         plugin_site = install_plugin(work)
         instance = work / "instance"
-        hub_port, upstream_port = free_port(), free_port()
+        hub_port, upstream_port, relay_port = free_port(), free_port(), free_port()
         env = hub_environment(instance, hub_port, plugin_site)
         run_cli(["init", "--no-admin"], env)
         password = secrets.token_urlsafe(18)
@@ -1117,11 +1136,18 @@ def run(settings: Settings, docs: Path | None) -> int:
             ],
             env,
         )  # fmt: skip
+        relay_process = processes.start(
+            "relay",
+            [sys.executable, str(BENCH / "relay.py"), "--port", str(relay_port),
+             "--upstream", str(upstream_port)],
+            env,
+        )  # fmt: skip
         defaults = serve_defaults()
         hub_process = processes.start(
             "hub", [str(BIN / "hub"), "serve", "--host", HOST, "--port", str(hub_port)], env
         )
         wait_ready(processes, "upstream", upstream, upstream_port, "/stats")
+        wait_ready(processes, "relay", relay_process, relay_port, "/stats")
         wait_ready(processes, "hub", hub_process, hub_port, "/healthz")
         workers: list[int] = []
         for _ in range(100):  # workers boot after the master answers... or before: wait a bit
@@ -1137,21 +1163,24 @@ def run(settings: Settings, docs: Path | None) -> int:
         ref = create_integration(
             hub_port, auth, "Bench files", {"serverUrl": server}, upstream_token
         )
-        # The same, with the plugin reading downloads in 1 MiB chunks instead of 64 KiB.
-        ref_big_chunks = create_integration(
+        # The same, with the plugin reading downloads in 64 KiB chunks instead of 1 MiB.
+        ref_small_chunks = create_integration(
             hub_port,
             auth,
-            "Bench files 1 MiB",
-            {"serverUrl": server, "chunkKiB": 1024},
+            "Bench files 64 KiB",
+            {"serverUrl": server, "chunkKiB": 64},
             upstream_token,
         )
 
         direct = Target("upstream", upstream_port, {"Authorization": f"Bearer {upstream_token}"})
+        # The relay passes the request on as it is: "close" lets it end with the answer.
+        relay = Target("relay", relay_port, {**direct.headers, "Connection": "close"})
         hub = Target("hub", hub_port, auth)
         hub_ping = f"/api/integrations/{ref}/proxy/v1/ping"
         if hub.get_json(hub_ping) != direct.get_json("/v1/ping"):
             raise RuntimeError("the proxied answer differs from the direct one")
         cpu_pids = {"hub": group_of(hub_process.pid), "upstream": group_of(upstream.pid)}
+        relay_pids = {**cpu_pids, "relay": group_of(relay_process.pid)}
 
         results: dict[str, Any] = {
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -1161,12 +1190,14 @@ def run(settings: Settings, docs: Path | None) -> int:
             "upstream_workers": upstream_workers,
             "upstream_threads": upstream_threads,
         }
-        ours = [hub_process.pid, upstream.pid]
+        ours = [hub_process.pid, upstream.pid, relay_process.pid]
         busy_before = machine_busy_seconds()
         ours_before = time.process_time() + sum(cpu_seconds(group_of(pid)) for pid in ours)
         wall_before = time.monotonic()
         results["proxy"] = measure_proxy(direct, hub, hub_ping, settings, cpu_pids, workers)
-        results["download"] = measure_download(direct, hub, ref, ref_big_chunks, workers, settings)
+        results["download"] = measure_download(
+            direct, relay, hub, ref, ref_small_chunks, relay_pids, workers, settings
+        )
         results["paging"] = measure_paging(direct, hub, ref, settings)
         wall = time.monotonic() - wall_before
         ours_cpu = time.process_time() + sum(cpu_seconds(group_of(pid)) for pid in ours)

@@ -7,8 +7,9 @@ required ``serverUrl`` setting, and a ``files`` service.
 
 Upstream shapes: ``GET /list?limit=&cursor=`` answers ``{"entries": [...], "next": cursor}``;
 ``GET /v1/file?size=N`` streams N bytes (``Range`` honoured). A file's item id is its size in
-bytes, so the bench can ask for a 1 GiB download by id. The ``chunkKiB`` setting (default 64)
-is the size of the chunks a download is read and passed on in.
+bytes, so the bench can ask for a 1 GiB download by id. The ``chunkKiB`` setting is the size of
+the chunks a download is read and passed on in: by default ``hub.items.CHUNK_SIZE`` (1 MiB), as
+every plugin that ships with the hub reads them.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import datetime as dt
 from hub import hookimpl
 from hub.context import ProviderContext
 from hub.errors import NotFound, UpstreamFailed
-from hub.items import Download, Item, Page
+from hub.items import CHUNK_SIZE, Download, Item, Page
 from hub.providers import Provider, Service, Setting
 
-CHUNK_KIB = 64  # as tests/support_provider.py and the hub's own proxy; a setting may change it
+CHUNK_KIB = CHUNK_SIZE // 1024  # as the shipped plugins and the proxy; a setting may change it
 
 
 def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: int) -> Page:
