@@ -137,15 +137,28 @@ class Prepared:
 
 def instance(model: type[peewee.Model], row: Sequence[Any], start: int = 0) -> peewee.Model:
     """A model built from ``row[start:]``: the values of its fields in declaration order (as
-    ``Model.select()`` selects them), converted as peewee converts them; marked unchanged."""
-    fields = model._meta.sorted_fields
-    values = row[start : start + len(fields)]
-    obj = model(
-        __no_default__=1,
-        **{f.name: f.python_value(v) for f, v in zip(fields, values, strict=True)},
-    )
-    obj._dirty.clear()
+    ``Model.select()`` selects them), converted as peewee converts them; marked unchanged.
+
+    What peewee's own row reader makes, for a fraction of the cost: the data is set in one go
+    instead of through each field's descriptor."""
+    converters = _CONVERTERS.get(model)
+    if converters is None:
+        converters = _CONVERTERS[model] = [
+            (field.name, field.python_value) for field in model._meta.sorted_fields
+        ]
+    obj = model.__new__(model)
+    obj.__data__ = {
+        name: value if value is None else convert(value)
+        for (name, convert), value in zip(
+            converters, row[start : start + len(converters)], strict=True
+        )
+    }
+    obj._dirty = set()
+    obj.__rel__ = {}
     return obj
+
+
+_CONVERTERS: dict[type[peewee.Model], list[tuple[str, Callable[[Any], Any]]]] = {}
 
 
 def width(model: type[peewee.Model]) -> int:
