@@ -493,3 +493,15 @@ def test_many_connections_come_in_pages_with_load_more(alice_web):
     second = text(alice_web.get("/connections?offset=50"))
     assert second.count("<tr data-integration-id=") == 1 and "Files 50" in second
     assert "data-more" not in second
+
+
+def test_no_page_asset_comes_from_another_origin():
+    """Templates, styles and the script name no remote URL (no CDN, no web font, no tracker)."""
+    from pathlib import Path
+
+    import hub.web
+
+    folder = Path(hub.web.__file__).parent
+    remote = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?(?:https?:)?//""", re.IGNORECASE)
+    for path in [*folder.glob("templates/*.html"), *folder.glob("static/*")]:
+        assert not remote.search(path.read_text()), path.name
