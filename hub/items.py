@@ -49,7 +49,9 @@ class Item:
             "mimeType": self.mime_type,
             "modifiedAt": _rfc3339(self.modified_at),
         }
-        data.update({k: v for k, v in self.extras.items() if k not in data})
+        if self.extras:
+            for key, value in self.extras.items():
+                data.setdefault(key, value)  # extras never replace the fields above
         return data
 
 
@@ -96,4 +98,4 @@ def _rfc3339(value: dt.datetime | str | None) -> str | None:
         return value
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat() + "Z"
+    return value.isoformat(timespec="seconds") + "Z"
