@@ -949,21 +949,23 @@ def build_report(
                 f"{lat['direct_new']['p50'] - lat['direct']['p50']:.2f} ms at p50 straight to the "
                 "upstream."
             )
-        if probe:
-            entry = probe["requests"]["proxy"]
-            steps = probe["requests"].get("components") or {}
-            upstream_step = steps.get("upstream GET through the provider context (requests)")
-            causes.append(
-                f"- In process, without gunicorn and the client, one proxied GET takes "
-                f"{entry['ms']:.2f} ms and runs {entry['statements']:g} SQL statements"
-                + (
-                    f"; the upstream GET through `requests` takes {upstream_step['ms']:.2f} ms "
-                    "of it, upstream included"
-                    if upstream_step
-                    else ""
-                )
-                + ". The steps table above says where the rest goes."
+    if probe:
+        entry = probe["requests"]["proxy"]
+        steps = probe["requests"].get("components") or {}
+        upstream_step = steps.get("upstream GET through the provider context (requests)")
+        causes.append(
+            f"- Proxy latency: the hub spends {hub_cpu_ms:.2f} ms of CPU per proxied GET under "
+            f"{settings.rps_threads} clients. In process, without gunicorn and the client, one "
+            f"proxied GET takes {entry['ms']:.2f} ms and runs {entry['statements']:g} SQL "
+            "statements"
+            + (
+                f"; the upstream GET through `requests` takes {upstream_step['ms']:.2f} ms of "
+                "it, upstream included"
+                if upstream_step
+                else ""
             )
+            + ". The steps table above says where the rest goes."
+        )
     for key, ok, ratio in (("items", met_items, ratio_items), ("proxy", met_proxy, ratio_proxy)):
         if not ok:
             used = thr[key]["cpu_per_gib"]
