@@ -26,38 +26,42 @@ def principal_ids(user: User) -> list[int]:
     return [user.principal_id, *team_ids_of(user)]
 
 
-def higher(a: str | None, b: str | None) -> str | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a if RANK[a] >= RANK[b] else b
-
-
 def levels_for(user: User, integrations: Iterable[Integration]) -> dict[int, str | None]:
-    """The caller's level on each integration, in at most two queries whatever their number."""
+    """The caller's level on each integration, in at most one query whatever their number."""
     rows = list(integrations)
-    if user.is_superuser:
-        return {row.id: "manage" for row in rows}
-    # The caller's own integrations need no membership lookup: the common case, one query less.
-    levels: dict[int, str | None] = {
-        row.id: "manage" if row.owner_id == user.principal_id else None for row in rows
-    }
-    others = [row for row in rows if levels[row.id] is None]
-    if not others:
-        return levels
-    ids = principal_ids(user)
-    for row in others:
-        if row.owner_id in ids:
-            levels[row.id] = "manage"
-    pending = [row.id for row in others if levels[row.id] is None]
+    # The caller's own integrations need no lookup: the common case.
+    levels = {row.id: _level(user, row.owner_id, False, None) for row in rows}
+    pending = [row.id for row in rows if levels[row.id] is None]
     if pending:
-        shares = Share.select(Share.integration, Share.access).where(
-            Share.integration.in_(pending), Share.principal.in_(ids)
+        owner_team, share_rank = _level_columns(user.principal_id)
+        query = Integration.select(Integration.id, Integration.owner, owner_team, share_rank).where(
+            Integration.id.in_(pending)
         )
-        for share in shares:
-            levels[share.integration_id] = higher(levels[share.integration_id], share.access)
+        for integration_id, owner_id, team, rank in query.tuples():
+            levels[integration_id] = _level(user, owner_id, team, rank)
     return levels
+
+
+def _level_columns(caller: Any) -> tuple[peewee.Node, peewee.Node]:
+    """Two columns of an integration query that decide the caller's level (see :func:`_level`):
+    whether a team of the caller owns it, and the highest rank shared with the caller or their
+    teams. The one place these rules are written in SQL, for :func:`find` and :func:`levels_for`.
+    """
+    teams = Membership.select(Membership.team).where(Membership.user == caller)
+    rank = peewee.Case(Share.access, [(level, RANK[level]) for level in ACCESS_LEVELS])
+    share_rank = Share.select(peewee.fn.MAX(rank)).where(
+        Share.integration == Integration.id,
+        (Share.principal == caller) | Share.principal.in_(teams),
+    )
+    return Integration.owner.in_(teams).alias("owner_team"), share_rank.alias("share_rank")
+
+
+def _level(user: User, owner_id: int, owner_team: Any, share_rank: int | None) -> str | None:
+    """Owners (the user, or a member of the owning team) and superusers manage; anyone else has
+    the highest level shared with them or their teams, or none."""
+    if user.is_superuser or owner_id == user.principal_id or owner_team:
+        return "manage"
+    return ACCESS_LEVELS[share_rank - 1] if share_rank else None
 
 
 def level_for(user: User, integration: Integration) -> str | None:
@@ -99,10 +103,7 @@ def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
     integration = instance(Integration, row)
     integration.__rel__["owner"] = instance(Principal, row, width(Integration))
     owner_team, share_rank = row[width(Integration) + width(Principal) :]
-    if user.is_superuser or integration.owner_id == user.principal_id or owner_team:
-        level: str | None = "manage"
-    else:
-        level = ACCESS_LEVELS[share_rank - 1] if share_rank else None
+    level = _level(user, integration.owner_id, owner_team, share_rank)
     return integration, check(level, need, ref)
 
 
@@ -118,12 +119,7 @@ def parse_ref(ref: str) -> tuple[int] | tuple[str, str] | None:
 
 def _find_query(by_name: bool) -> Prepared:
     def build(caller: Any, *key: Any) -> peewee.ModelSelect:
-        teams = Membership.select(Membership.team).where(Membership.user == caller)
-        rank = peewee.Case(Share.access, [(level, RANK[level]) for level in ACCESS_LEVELS])
-        share_rank = Share.select(peewee.fn.MAX(rank)).where(
-            Share.integration == Integration.id,
-            (Share.principal == caller) | Share.principal.in_(teams),
-        )
+        owner_team, share_rank = _level_columns(caller)
         where = (
             (Principal.name == key[0]) & (Integration.slug == key[1])
             if by_name
@@ -133,8 +129,8 @@ def _find_query(by_name: bool) -> Prepared:
             Integration.select(
                 Integration,
                 Principal,
-                Integration.owner.in_(teams).alias("owner_team"),
-                share_rank.alias("share_rank"),
+                owner_team,
+                share_rank,
             )
             .join(Principal, on=(Integration.owner == Principal.id))
             .where(where)

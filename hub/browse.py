@@ -7,12 +7,11 @@ from urllib.parse import quote
 
 from flask import Response
 
-from hub.connections import holder_for
+from hub.connections import connection_for
 from hub.context import ProviderContext
-from hub.db import Prepared, instance
 from hub.errors import HubError, NotFound, ValidationError
 from hub.items import Download, Page
-from hub.models import Connection, Integration, User
+from hub.models import Integration, User
 from hub.providers import Provider, Service
 
 MAX_LIMIT = 1000
@@ -35,22 +34,8 @@ def service_of(provider: Provider, name: str, operation: str) -> Service:
 
 
 # connection_for's query, prepared: the data path runs it on every request.
-_CONNECTION = Prepared(
-    lambda integration, holder: (
-        Connection.select()
-        .where(Connection.integration == integration, Connection.holder == holder)
-        .limit(1)
-    ),
-    parameters=2,
-)
-
-
 def context_for(provider: Provider, integration: Integration, user: User) -> ProviderContext:
-    rows = _CONNECTION.rows(integration.id, holder_for(integration, user))
-    connection = instance(Connection, rows[0]) if rows else None
-    if connection is not None:
-        connection.__rel__["integration"] = integration
-    return ProviderContext(provider, integration, connection, user)
+    return ProviderContext(provider, integration, connection_for(integration, user), user)
 
 
 def describe_services(provider: Provider) -> list[dict[str, Any]]:

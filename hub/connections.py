@@ -13,7 +13,7 @@ from flask import current_app
 
 from hub import audit, oauth
 from hub.access import RANK
-from hub.db import database, isoformat, utcnow, write_transaction
+from hub.db import Prepared, database, instance, isoformat, utcnow, write_transaction
 from hub.errors import Forbidden, HubError, NotFound, ValidationError
 from hub.events import notify
 from hub.models import Connection, Integration, User
@@ -40,11 +40,25 @@ def holder_for(integration: Integration, user: User) -> str:
     return SHARED if integration.connection_mode == "shared" else f"user:{user.principal_id}"
 
 
+_CONNECTION = Prepared(
+    lambda integration, holder: (
+        Connection.select()
+        .where(Connection.integration == integration, Connection.holder == holder)
+        .limit(1)
+    ),
+    parameters=2,
+)
+
+
 def connection_for(integration: Integration, user: User) -> Connection | None:
-    """The connection the caller uses: their own (per-user) or the shared one."""
-    return Connection.get_or_none(
-        Connection.integration == integration, Connection.holder == holder_for(integration, user)
-    )
+    """The connection the caller uses: their own (per-user) or the shared one (a prepared
+    statement: every data-path request asks)."""
+    rows = _CONNECTION.rows(integration.id, holder_for(integration, user))
+    if not rows:
+        return None
+    connection = instance(Connection, rows[0])
+    connection.__rel__["integration"] = integration
+    return connection
 
 
 def require_holder_access(integration: Integration, level: str) -> None:
