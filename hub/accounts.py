@@ -347,6 +347,25 @@ _TOKEN_LOOKUP = Prepared(
 )
 
 
+# Every request of a browser session runs this one (hub.auth's session loader).
+_USER_LOOKUP = Prepared(
+    lambda principal_id: (
+        User.select(User, Principal).join(Principal).where(User.principal == principal_id).limit(1)
+    ),
+    parameters=1,
+)
+
+
+def user_by_id(principal_id: int) -> User | None:
+    """The user whose principal id this is, with the principal loaded; None when there is none."""
+    rows = _USER_LOOKUP.rows(principal_id)
+    if not rows:
+        return None
+    user = instance(User, rows[0])
+    user.__rel__["principal"] = instance(Principal, rows[0], width(User))
+    return user
+
+
 def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:
     if not plaintext.startswith(TOKEN_PREFIX):
         return None

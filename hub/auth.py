@@ -22,7 +22,7 @@ from wtforms import ValidationError as CSRFTokenInvalid
 
 from hub import accounts
 from hub.errors import Forbidden, HubError, NotAuthenticated
-from hub.models import Principal, User
+from hub.models import User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -69,12 +69,7 @@ def _load_session_user(session_id: str) -> SessionUser | None:
     principal_id, _, epoch = session_id.partition(":")
     if not principal_id.isdigit() or not epoch.isdigit():
         return None
-    user = (
-        User.select(User, Principal)
-        .join(Principal)
-        .where(User.principal == int(principal_id))
-        .first()
-    )
+    user = accounts.user_by_id(int(principal_id))
     if user is None or user.session_epoch != int(epoch) or not user.is_active:
         return None
     g.auth_method = "session"
