@@ -7,6 +7,7 @@ import io
 import re
 import struct
 import zlib
+from html.parser import HTMLParser
 
 import pytest
 
@@ -505,3 +506,58 @@ def test_no_page_asset_comes_from_another_origin():
     remote = re.compile(r"""(?:src|href|url)\s*[=(]\s*["']?(?:https?:)?//""", re.IGNORECASE)
     for path in [*folder.glob("templates/*.html"), *folder.glob("static/*")]:
         assert not remote.search(path.read_text()), path.name
+
+
+class _Fields(HTMLParser):
+    """Form fields of a page and the ids its labels point at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict[str, str | None]] = []
+        self.labelled: set[str] = set()
+        self._label_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "label":
+            self._label_depth += 1
+            if attributes.get("for"):
+                self.labelled.add(attributes["for"])
+        elif tag in ("input", "select", "textarea"):
+            if attributes.get("type") in ("hidden", "submit", "button"):
+                return
+            self.fields.append({**attributes, "_wrapped": "yes" if self._label_depth else None})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._label_depth -= 1
+
+
+def test_every_form_field_has_a_label(alice_web, connected, requests_mock):
+    post(alice_web, f"/integrations/{connected}/sharing", {"principal": "bob", "access": "use"})
+    post(alice_web, "/account/tokens", {"name": "ci"})
+    requests_mock.get(f"{API}/list", json=listing([{"id": "f", "name": "f.txt", "size": 1}]))
+    pages = [
+        "/connections",
+        "/sources",
+        "/account",
+        "/integrations/new",
+        "/integrations/new?provider=custom",
+        "/integrations/new?provider=testfiles",
+        f"/integrations/{connected}/edit",
+        f"/integrations/{connected}/sharing",
+        f"/integrations/{connected}/credentials",
+        f"/integrations/{connected}/browse/files",
+    ]
+    for path in pages:
+        response = alice_web.get(path, follow_redirects=True)
+        assert response.status_code == 200, path
+        parser = _Fields()
+        parser.feed(text(response))
+        for field in parser.fields:
+            labelled = (
+                field["_wrapped"]
+                or field.get("aria-label")
+                or (field.get("id") and field["id"] in parser.labelled)
+            )
+            assert labelled, f"{path}: a field without a label: {field}"
