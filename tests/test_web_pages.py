@@ -533,6 +533,22 @@ class _Fields(HTMLParser):
             self._label_depth -= 1
 
 
+def unlabelled_fields(client, path: str) -> list[dict[str, str | None]]:
+    response = client.get(path, follow_redirects=True)
+    assert response.status_code == 200, path
+    parser = _Fields()
+    parser.feed(text(response))
+    return [
+        field
+        for field in parser.fields
+        if not (
+            field["_wrapped"]
+            or field.get("aria-label")
+            or (field.get("id") and field["id"] in parser.labelled)
+        )
+    ]
+
+
 def test_every_form_field_has_a_label(alice_web, connected, requests_mock):
     post(alice_web, f"/integrations/{connected}/sharing", {"principal": "bob", "access": "use"})
     post(alice_web, "/account/tokens", {"name": "ci"})
@@ -550,14 +566,14 @@ def test_every_form_field_has_a_label(alice_web, connected, requests_mock):
         f"/integrations/{connected}/browse/files",
     ]
     for path in pages:
-        response = alice_web.get(path, follow_redirects=True)
-        assert response.status_code == 200, path
-        parser = _Fields()
-        parser.feed(text(response))
-        for field in parser.fields:
-            labelled = (
-                field["_wrapped"]
-                or field.get("aria-label")
-                or (field.get("id") and field["id"] in parser.labelled)
-            )
-            assert labelled, f"{path}: a field without a label: {field}"
+        assert unlabelled_fields(alice_web, path) == [], path
+
+
+def test_every_admin_form_field_has_a_label(web_app, make_user):
+    make_user("root", superuser=True)
+    root = signed_in(web_app, "root")
+    post(root, "/admin/teams", {"slug": "ops", "name": "Ops"}, token_from="/admin/teams")
+    pages = ["/admin", "/admin/users", "/admin/users/alice", "/admin/teams", "/admin/teams/ops"]
+    pages += ["/admin/providers", "/admin/providers/testfiles", "/admin/plugins", "/admin/audit"]
+    for path in pages:
+        assert unlabelled_fields(root, path) == [], path
