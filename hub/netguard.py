@@ -327,6 +327,13 @@ def _classify(
         resolved = lookup(host)
     except socket.gaierror:
         return False
+    forbidden = _check_resolved(host, resolved, allow_private)
+    return bool(forbidden) and all(forbidden)
+
+
+def _check_resolved(host: str, resolved: list[str], allow_private: AllowPrivate) -> list[bool]:
+    """Which of ``host``'s addresses are non-public; refuses the host if any of those is not
+    allowed. The one rule for resolved names, at check time and at connect time."""
     addresses = [_parse_address(text.partition("%")[0]) for text in resolved]
     # An address the hub cannot read is treated as forbidden: it cannot be shown to be public.
     forbidden = [a is None or is_forbidden_address(a) for a in addresses]
@@ -335,4 +342,34 @@ def _classify(
     ):
         # Not naming the address: the error must not map the hub's internal DNS for a caller.
         raise _Refused(f"host {host} resolves to a loopback, private or other non-public address")
-    return bool(forbidden) and all(forbidden)
+    return forbidden
+
+
+def connect_address(host: str, allow_private: AllowPrivate) -> str:
+    """The address to open a connection to ``host`` on, checked as it will be used.
+
+    A name is resolved once, here, every address it resolves to is checked, and the caller
+    connects to the returned address itself: a name that resolves to a public address when a URL
+    is checked and to an internal one a moment later (DNS rebinding) cannot slip through.
+
+    :param host: a name or an address literal (IPv6 without brackets), as a connection has it.
+    :raises ValidationError: the host (or an address it resolves to) is not allowed, or the name
+        does not resolve.
+    """
+    try:
+        literal = _parse_address(host.partition("%")[0])
+        if literal is not None:
+            _check_resolved(host, [host], allow_private)
+            return host
+        if _is_localhost(host) and allow_private is not True:
+            raise _Refused("points to a loopback address (localhost)")
+        try:
+            resolved = resolve_host(host)
+        except socket.gaierror:
+            raise _Refused(f"host {host} does not resolve") from None
+        if not resolved:
+            raise _Refused(f"host {host} does not resolve")
+        _check_resolved(host, resolved, allow_private)
+        return resolved[0]
+    except _Refused as exc:
+        raise ValidationError(str(exc), fields={"host": str(exc)}) from None

@@ -3,22 +3,91 @@ followed, and failures turned into the hub's errors naming the provider."""
 
 from __future__ import annotations
 
+import socket
 import threading
+from contextvars import ContextVar
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
 from flask import current_app
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from hub.errors import UpstreamFailed, UpstreamTimeout, ValidationError
-from hub.netguard import check_url
+from hub.netguard import AllowPrivate, check_url, connect_address
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 
 
 _local = threading.local()
+
+# -- connections opened to the address that was checked ------------------------------------------
+
+# The rule for the connections the current provider call opens (HUB_ALLOW_PRIVATE_ADDRESSES),
+# set by send(); None outside it (then connections are opened as requests opens them).
+_connect_rule: ContextVar[AllowPrivate | None] = ContextVar("hub_connect_rule", default=None)
+
+
+class AddressRefused(NewConnectionError):
+    """A connection the hub would not open: the host resolved to an address it does not allow."""
+
+    def __init__(self, conn: HTTPConnection, reason: str) -> None:
+        super().__init__(conn, f"refused: {reason}")
+        self.refusal = reason
+
+
+class _Pinned:
+    """A connection that resolves its host once, checks the addresses, and connects to the one
+    it checked (TLS still verifies the certificate for the host name, and ``Host`` names it)."""
+
+    host: str
+    _dns_host: str
+
+    def _new_conn(self) -> socket.socket:
+        rule = _connect_rule.get()
+        if rule is None or rule is True:
+            return super()._new_conn()  # type: ignore[misc]
+        try:
+            address = connect_address(self._dns_host, rule)
+        except ValidationError as exc:
+            raise AddressRefused(self, exc.message) from None  # type: ignore[arg-type]
+        name, self._dns_host = self._dns_host, address
+        try:
+            return super()._new_conn()  # type: ignore[misc]
+        finally:
+            self._dns_host = name
+
+
+class _PinnedHTTPConnection(_Pinned, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_Pinned, HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class PinnedAdapter(HTTPAdapter):
+    """requests' adapter, with connections that go only to addresses the hub allows."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PinnedHTTPPool,
+            "https": _PinnedHTTPSPool,
+        }
 
 
 def session() -> requests.Session:
@@ -31,6 +100,8 @@ def session() -> requests.Session:
         http = requests.Session()
         http.trust_env = False
         http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        http.mount("http://", PinnedAdapter())
+        http.mount("https://", PinnedAdapter())
         _local.session = http
     return http
 
@@ -83,11 +154,13 @@ def send(
     The URL is checked again here (the host may resolve elsewhere than when it was saved), and
     redirects are returned, never followed: credentials must not travel to another origin.
     """
+    allow_private = current_app.config["ALLOW_PRIVATE_ADDRESSES"]
     try:
-        check_url(url, "url", allow_private=current_app.config["ALLOW_PRIVATE_ADDRESSES"])
+        check_url(url, "url", allow_private=allow_private)
     except ValidationError as exc:
         raise UpstreamFailed(f"the hub refuses to call {provider} there: {exc.message}") from None
     client = http or session()
+    rule = _connect_rule.set(allow_private)
     try:
         if not _plain(client, kwargs):
             return client.request(
@@ -102,4 +175,15 @@ def send(
     except requests.Timeout:
         raise UpstreamTimeout(f"{provider} did not answer in time") from None
     except requests.RequestException as exc:
+        refused = _refusal(exc)
+        if refused is not None:
+            raise UpstreamFailed(f"the hub refuses to call {provider} there: {refused}") from None
         raise UpstreamFailed(f"could not reach {provider}: {type(exc).__name__}") from None
+    finally:
+        _connect_rule.reset(rule)
+
+
+def _refusal(exc: requests.RequestException) -> str | None:
+    """Why a connection was refused by the address check at connect time, if it was."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return reason.refusal if isinstance(reason, AddressRefused) else None

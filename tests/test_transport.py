@@ -1,0 +1,167 @@
+"""Provider calls connect to the address that was checked (SECURITY 18, DNS rebinding): a name is
+resolved once when the connection opens, every address is checked, and the socket goes to the
+checked one — while ``Host``, SNI and the certificate check still use the name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from hub import transport
+from hub.errors import UpstreamFailed
+
+NAME = "files.lan"
+
+
+class Recorder(BaseHTTPRequestHandler):
+    seen: list[dict[str, str]]
+
+    def do_GET(self) -> None:
+        self.seen.append({"path": self.path, "host": self.headers["Host"]})
+        body = b"hello"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve(tls: ssl.SSLContext | None = None) -> tuple[ThreadingHTTPServer, list[dict[str, str]]]:
+    seen: list[dict[str, str]] = []
+    handler = type("Handler", (Recorder,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[int, list[dict[str, str]]]]:
+    server, seen = serve()
+    yield server.server_address[1], seen
+    server.shutdown()
+    server.server_close()
+
+
+def answers(monkeypatch: pytest.MonkeyPatch, *results: list[str] | Exception) -> list[str]:
+    """Make the resolver answer ``results`` in turn (the last one from then on)."""
+    asked: list[str] = []
+
+    def resolve(host: str) -> list[str]:
+        asked.append(host)
+        result = results[min(len(asked), len(results)) - 1]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    monkeypatch.setattr("hub.netguard.resolve_host", resolve)
+    return asked
+
+
+@pytest.fixture
+def fresh_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This thread's provider session, new for the test (no connection kept from another)."""
+    monkeypatch.setattr(transport, "_local", threading.local())
+
+
+def test_a_name_that_turns_internal_after_the_check_is_not_connected_to(
+    make_app, upstream, monkeypatch, fresh_session
+):
+    port, seen = upstream
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="10.0.0.5")  # a LAN server is allowed; loopback not
+    asked = answers(monkeypatch, ["10.0.0.5"], ["127.0.0.1"])
+    with app.app_context(), pytest.raises(UpstreamFailed) as refused:
+        transport.send("GET", f"http://{NAME}:{port}/x", provider="Files")
+    assert "the hub refuses to call Files there" in refused.value.message
+    assert "non-public address" in refused.value.message
+    assert asked == [NAME, NAME]  # checked, then resolved again only to connect
+    assert seen == []
+
+
+def test_the_connection_goes_to_the_checked_address_and_names_the_host(
+    make_app, upstream, monkeypatch, fresh_session
+):
+    port, seen = upstream
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
+    answers(monkeypatch, ["127.0.0.1"])
+    with app.app_context():
+        response = transport.send("GET", f"http://{NAME}:{port}/x?y=1", provider="Files")
+    assert response.status_code == 200 and response.content == b"hello"
+    assert seen == [{"path": "/x?y=1", "host": f"{NAME}:{port}"}]
+
+
+def test_a_name_that_stops_resolving_is_not_connected_to(
+    make_app, upstream, monkeypatch, fresh_session
+):
+    port, seen = upstream
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
+    answers(monkeypatch, ["127.0.0.1"], socket.gaierror("gone"))
+    with app.app_context(), pytest.raises(UpstreamFailed, match="does not resolve"):
+        transport.send("GET", f"http://{NAME}:{port}/x", provider="Files")
+    assert seen == []
+
+
+def certificate(tmp_path) -> tuple[str, str]:
+    """A self-signed certificate for NAME (key file, certificate file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, NAME)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(NAME)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_file, cert_file = tmp_path / "key.pem", tmp_path / "cert.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(key_file), str(cert_file)
+
+
+def test_https_to_the_checked_address_still_verifies_the_certificate_of_the_name(
+    make_app, monkeypatch, fresh_session, tmp_path
+):
+    key_file, cert_file = certificate(tmp_path)
+    names: list[str | None] = []
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    tls.sni_callback = lambda sock, name, context: names.append(name)
+    server, seen = serve(tls)
+    port = server.server_address[1]
+    try:
+        app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
+        answers(monkeypatch, ["127.0.0.1"])
+        transport.session().verify = cert_file  # trust the test certificate only
+        with app.app_context():
+            response = transport.send("GET", f"https://{NAME}:{port}/secure", provider="Files")
+        assert response.status_code == 200
+        assert names == [NAME]  # SNI names the host, not the address
+        assert seen == [{"path": "/secure", "host": f"{NAME}:{port}"}]
+    finally:
+        server.shutdown()
+        server.server_close()
