@@ -17,6 +17,8 @@ from hub.db import Prepared, database, instance, isoformat, utcnow, write_transa
 from hub.errors import Forbidden, HubError, NotFound, ValidationError
 from hub.events import notify
 from hub.models import Connection, Integration, User
+from hub.providers import Provider
+from hub.tokens import ensure_fresh
 
 SHARED = "shared"
 log = logging.getLogger(__name__)
@@ -135,6 +137,20 @@ def set_credentials(
         )
     notify("hub_connection_connected", integration, connection, user)
     return connection
+
+
+def refresh_now(provider: Provider, integration: Integration, user: User, level: str) -> Connection:
+    """Refresh the caller's OAuth2 connection now (unless another request just did)."""
+    if integration.auth_type != "oauth2":
+        raise ValidationError(
+            "only OAuth2 connections are refreshed", fields={"authType": integration.auth_type}
+        )
+    if integration.connection_mode == "shared":
+        require_holder_access(integration, level)
+    connection = connection_for(integration, user)
+    if connection is None:
+        raise NotFound("there is no connection to refresh: connect first")
+    return ensure_fresh(provider, integration, connection, newer_than=utcnow(), actor=user)
 
 
 def disconnect(integration: Integration, user: User, level: str) -> None:

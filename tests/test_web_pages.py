@@ -169,7 +169,7 @@ def test_disconnect_needs_the_form_token_then_removes_the_connection(alice_web):
 def test_refresh_explains_when_there_is_nothing_to_refresh(alice_web):
     ref = create(alice_web)
     response = post(alice_web, f"/integrations/{ref}/refresh", follow_redirects=True)
-    assert "uses bearer: nothing to refresh" in text(response)
+    assert "Only OAuth2 connections are refreshed." in text(response)
 
 
 def test_connect_starts_the_flow_at_the_provider(web_app, alice_web):

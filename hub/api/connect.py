@@ -8,12 +8,11 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, reques
 
 from hub import access, authorize
 from hub.auth import current, signed_in
-from hub.connections import connection_for, describe, require_holder_access
-from hub.db import isoformat, utcnow
-from hub.errors import NotFound, ValidationError
+from hub.connections import describe, refresh_now
+from hub.db import isoformat
+from hub.errors import NotFound
 from hub.models import Integration
 from hub.providers import Provider
-from hub.tokens import ensure_fresh
 
 NONCE_KEY = "hub_oauth_nonce"
 
@@ -61,17 +60,5 @@ def register(api: Blueprint) -> None:
         """Refresh the access token now (unless another request just did)."""
         user = current()
         integration, level = access.find(user, ref)
-        if integration.auth_type != "oauth2":
-            raise ValidationError(
-                "only OAuth2 connections are refreshed", fields={"authType": integration.auth_type}
-            )
-        if integration.connection_mode == "shared":
-            require_holder_access(integration, level)
-        connection = connection_for(integration, user)
-        if connection is None:
-            raise NotFound("there is no connection to refresh: connect first")
-        started = utcnow()
-        connection = ensure_fresh(
-            provider_of(integration), integration, connection, newer_than=started, actor=user
-        )
+        connection = refresh_now(provider_of(integration), integration, user, level)
         return jsonify(describe(integration, connection))

@@ -10,10 +10,8 @@ from werkzeug.wrappers import Response
 from hub import access, authorize, connections, integrations
 from hub.api.connect import provider_of, session_nonce
 from hub.api.integrations import render_many
-from hub.db import utcnow
 from hub.errors import HubError
 from hub.models import Integration, Principal, User
-from hub.tokens import ensure_fresh
 from hub.web import done, failed, form_errors, page, render_page, sentence, web
 from hub.web.oauth import result_page
 
@@ -132,19 +130,7 @@ def connect(user: User, ref: str) -> Response:
 def refresh(user: User, ref: str) -> Response:
     try:
         integration, level = access.find(user, ref)
-        if integration.connection_mode == "shared":
-            connections.require_holder_access(integration, level)
-        connection = connections.connection_for(integration, user)
-        if integration.auth_type != "oauth2":
-            return done(
-                f"{integration.name} uses {integration.auth_type}: nothing to refresh.",
-                "web.connections",
-            )
-        if connection is None:
-            return done(f"{integration.name} is not connected yet.", "web.connections")
-        ensure_fresh(
-            provider_of(integration), integration, connection, newer_than=utcnow(), actor=user
-        )
+        connections.refresh_now(provider_of(integration), integration, user, level)
     except HubError as exc:
         return failed(exc, "web.connections")
     return done(f"{integration.name}: the access token was refreshed.", "web.connections")
