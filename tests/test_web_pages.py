@@ -577,3 +577,11 @@ def test_every_admin_form_field_has_a_label(web_app, make_user):
     pages += ["/admin/providers", "/admin/providers/testfiles", "/admin/plugins", "/admin/audit"]
     for path in pages:
         assert unlabelled_fields(root, path) == [], path
+
+
+@pytest.mark.parametrize("days", ["0", "soon", "99999"])
+def test_a_bad_token_expiry_is_named(alice_web, days):
+    response = post(alice_web, "/account/tokens", {"name": "ci", "expiresInDays": days})
+    assert response.status_code == 400 and 'id="expiresInDays-error"' in text(response)
+    with database.connection_context():
+        assert not ApiToken.select().exists()

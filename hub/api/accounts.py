@@ -21,6 +21,12 @@ class TokenCreate(ApiModel):
     name: str = pydantic.Field(min_length=1, max_length=100)
     expires_in_days: int | None = pydantic.Field(default=None, ge=1, le=3650)
 
+    def create(self, user: User) -> accounts.NewToken:
+        expires = (
+            utcnow() + dt.timedelta(days=self.expires_in_days) if self.expires_in_days else None
+        )
+        return accounts.create_token(user, self.name, expires_at=expires)
+
 
 class UserCreate(ApiModel):
     name: str
@@ -76,12 +82,7 @@ def register(api: Blueprint) -> None:
     @body(TokenCreate)
     def create_token(payload: TokenCreate) -> tuple[Response, int]:
         """A new API token for the caller; ``token`` is shown in this answer only."""
-        expires = (
-            utcnow() + dt.timedelta(days=payload.expires_in_days)
-            if payload.expires_in_days
-            else None
-        )
-        new = accounts.create_token(current(), payload.name, expires_at=expires)
+        new = payload.create(current())
         data = render.token(new.token)
         data["token"] = new.plaintext
         return jsonify(data), 201

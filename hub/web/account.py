@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import request
 from werkzeug.wrappers import Response
 
 from hub import accounts
 from hub.api import render
-from hub.db import utcnow
-from hub.errors import HubError, ValidationError
+from hub.api.accounts import TokenCreate
+from hub.api.validation import parse
+from hub.errors import HubError
 from hub.models import ApiToken, User
 from hub.web import done, failed, form_errors, page, render_page, web
 
@@ -45,18 +44,12 @@ def account(user: User) -> str:
 def create_token(user: User) -> str | tuple[str, int]:
     """Create an API token and show it once, on the answer to this form only."""
     name = request.form.get("name", "").strip()
+    data: dict[str, object] = {"name": name}
     days = request.form.get("expiresInDays", "")
+    if days:
+        data["expiresInDays"] = int(days) if days.isascii() and days.isdigit() else days
     try:
-        if not name:
-            raise ValidationError("give the token a name", fields={"name": "required"})
-        if len(name) > 100:
-            raise ValidationError("the name is too long", fields={"name": "at most 100 characters"})
-        if days and days not in {value for value, _ in EXPIRY_CHOICES}:
-            raise ValidationError(
-                "choose an expiry from the list", fields={"expiresInDays": "unknown choice"}
-            )
-        expires = utcnow() + dt.timedelta(days=int(days)) if days else None
-        new = accounts.create_token(user, name, expires_at=expires)
+        new = parse(TokenCreate, data, where="form").create(user)
     except HubError as exc:
         return _account_page(user, errors=form_errors(exc), new_token=None, name=name), 400
     return _account_page(user, errors={}, new_token=new.plaintext, new_token_name=name)
