@@ -206,3 +206,79 @@ def test_the_shared_connection_needs_manage(app, world):
     )
     status = clients["use"].get(f"/api/integrations/{ref}/connection").json
     assert status["status"] == "connected" and status["holder"] == "shared"
+
+
+# -- the web pages under an integration ----------------------------------------------------------
+
+EDIT_FORM = {
+    "name": "Team API",
+    "slug": "team-api",
+    "authType": "bearer",
+    "connectionMode": "per-user",
+    "apiBaseUri": "https://api.example.org",
+}
+# (method, path with {ref}, form, level needed, success statuses)
+WEB_ROUTES = [
+    ("GET", "/connections/{ref}/row", None, "use", {200}),
+    # A bearer integration: the connect page explains (in the popup's result page) with a 400.
+    ("GET", "/integrations/{ref}/connect", None, "use", {400}),
+    ("POST", "/integrations/{ref}/refresh", {}, "use", {303}),
+    ("POST", "/integrations/{ref}/disconnect", {}, "use", {303}),
+    ("POST", "/integrations/{ref}/delete", {}, "manage", {303}),
+    ("GET", "/integrations/{ref}/credentials", None, "use", {200}),
+    ("POST", "/integrations/{ref}/credentials", {"token": "typed-in"}, "use", {303}),
+    ("GET", "/integrations/{ref}/edit", None, "edit", {200}),
+    ("POST", "/integrations/{ref}/edit", EDIT_FORM, "edit", {303}),
+    ("GET", "/integrations/{ref}/sharing", None, "manage", {200}),
+    (
+        "POST",
+        "/integrations/{ref}/sharing",
+        {"principal": "bystander", "access": "use"},
+        "manage",
+        {303},
+    ),
+    ("POST", "/integrations/{ref}/sharing/sharee-use/remove", {}, "manage", {303}),
+    ("GET", "/integrations/{ref}/browse", None, "use", {200}),
+    # The custom provider declares no services: past the access check, 404 names the service.
+    ("GET", "/integrations/{ref}/browse/files", None, "use", {404}),
+]
+
+
+def form_token(client) -> str:
+    page = client.get("/account", follow_redirects=True)  # the sign-in page for strangers
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize(
+    "method, path, form, needed, ok", WEB_ROUTES, ids=[f"{r[0]} {r[1]}" for r in WEB_ROUTES]
+)
+def test_web_access_matrix(world, role, method, path, form, needed, ok):
+    ref, clients = world
+    client = clients[role]
+    prepare(client, ref, method, "/connection" if path.endswith("/disconnect") else path)
+    kwargs = {}
+    if form is not None:
+        kwargs["data"] = {**form, "csrf_token": form_token(client)}
+    response = client.open(path.format(ref=ref), method=method, **kwargs)
+    level = ROLES[role]
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login?next=")
+    elif level is None:
+        assert response.status_code == 404
+        assert "no integration" in response.get_data(as_text=True)
+    elif RANK[level] < RANK[needed]:
+        assert response.status_code == 403, response.get_data(as_text=True)
+    else:
+        assert response.status_code in ok, response.get_data(as_text=True)
+
+
+def test_the_web_matrix_covers_every_page_under_an_integration(app):
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(("/integrations/<", "/connections/<")):
+            continue
+        pattern = re.sub(r"<[^>]+>", "[^/]+", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            covered = [p for m, p, *_ in WEB_ROUTES if m == method and re.fullmatch(pattern, p)]
+            assert covered, (method, rule.rule)

@@ -128,8 +128,8 @@ def connect(user: User, ref: str) -> Response:
 @web.post("/integrations/<ref>/refresh")
 @page
 def refresh(user: User, ref: str) -> Response:
+    integration, level = access.find(user, ref)
     try:
-        integration, level = access.find(user, ref)
         connections.refresh_now(provider_of(integration), integration, user, level)
     except HubError as exc:
         return failed(exc, "web.connections")
@@ -139,8 +139,8 @@ def refresh(user: User, ref: str) -> Response:
 @web.post("/integrations/<ref>/disconnect")
 @page
 def disconnect(user: User, ref: str) -> Response:
+    integration, level = access.find(user, ref)
     try:
-        integration, level = access.find(user, ref)
         connections.disconnect(integration, user, level)
     except HubError as exc:
         return failed(exc, "web.connections")
@@ -150,8 +150,8 @@ def disconnect(user: User, ref: str) -> Response:
 @web.post("/integrations/<ref>/delete")
 @page
 def delete(user: User, ref: str) -> Response:
+    integration, _ = access.find(user, ref, need="manage")
     try:
-        integration, _ = access.find(user, ref, need="manage")
         integrations.delete(user, integration)
     except HubError as exc:
         return failed(exc, "web.connections")
