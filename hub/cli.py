@@ -24,6 +24,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from hub import accounts, migrations
 from hub.app import build_registry, create_app
 from hub.config import as_bool, private_addresses
+from hub.config import settings as hub_settings
 from hub.crypto import CryptoError, generate_key
 from hub.db import database
 from hub.errors import HubError, ReauthRequired
@@ -50,7 +51,11 @@ def cli() -> None:
 
 def main() -> None:
     """The console script: the hub group, plus the commands plugins register."""
-    settings = _environment_settings()
+    try:
+        settings = hub_settings()
+    except Exception as exc:  # a bad value or instance/config.py: say which, no traceback
+        click.echo(f"hub: the settings cannot be read: {exc}", err=True)
+        raise SystemExit(2) from None
     logging.basicConfig(
         level=logging.INFO if as_bool(settings.get("TRACE_PLUGINS")) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -66,10 +71,6 @@ def register_plugin_commands(registry: PluginRegistry, group: click.Group) -> No
             impl.function(cli=group)
         except Exception as exc:
             click.echo(f"Plugin {impl.plugin_name} could not add its commands: {exc}", err=True)
-
-
-def _environment_settings() -> dict[str, str]:
-    return {k[4:]: v for k, v in os.environ.items() if k.startswith("HUB_")}
 
 
 def _fail(message: str) -> NoReturn:
@@ -146,7 +147,11 @@ def switch_demo_on(hub_port: int) -> DemoServer | None:
     """
     os.environ["HUB_DEMO"] = "1"
     # The app of this command was built before the switch: ask a registry built after it.
-    if build_registry(_environment_settings()).provider("demo") is None:
+    try:
+        registry = build_registry(hub_settings())
+    except ValueError as exc:
+        _fail(str(exc))
+    if registry.provider("demo") is None:
         click.echo(
             "The demo provider is not installed (the hub-demo plugin, plugins/demo): serving "
             "the hub without it. Install it with `.venv/bin/pip install -e plugins/demo`.",

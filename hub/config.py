@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 from hub.crypto import KeyRing, generate_key
 
@@ -56,23 +56,39 @@ def default_instance_path() -> Path:
     return Path(os.environ.get("HUB_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
 
 
-def load(app: Flask, test_config: dict[str, Any] | None) -> None:
-    """Fill ``app.config`` from every source, in order of increasing precedence."""
-    app.config.update(DEFAULTS)
-    app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'hub.db'}"
-    app.config.from_pyfile(str(Path(app.instance_path) / "config.py"), silent=True)
+def settings(
+    instance_path: str | Path | None = None, test_config: dict[str, Any] | None = None
+) -> Config:
+    """The hub's settings from every source, in order of increasing precedence: defaults,
+    ``instance/config.py``, ``HUB_*`` environment variables, then ``test_config``; values parsed
+    (booleans, integers, the private-address rule). What the app runs with, and what a plugin's
+    command (``hub_register_commands``) reads when it has no app.
+
+    :raises ValueError: a value that cannot be read, naming its setting.
+    """
+    folder = Path(instance_path) if instance_path is not None else default_instance_path()
+    values = Config(str(folder))
+    values.update(DEFAULTS)
+    values["DATABASE_URL"] = f"sqlite:///{folder / 'hub.db'}"
+    values.from_pyfile(str(folder / "config.py"), silent=True)
     for name, value in os.environ.items():
         if name.startswith("HUB_") and name != "HUB_INSTANCE_PATH":
-            app.config[name[4:]] = value
+            values[name[4:]] = value
     if test_config:
-        app.config.update(test_config)
+        values.update(test_config)
     for key in _BOOLEAN_KEYS:
-        app.config[key] = as_bool(app.config.get(key))
-    app.config["ALLOW_PRIVATE_ADDRESSES"] = private_addresses(app.config["ALLOW_PRIVATE_ADDRESSES"])
+        values[key] = as_bool(values.get(key))
+    values["ALLOW_PRIVATE_ADDRESSES"] = private_addresses(values["ALLOW_PRIVATE_ADDRESSES"])
     for key, default in DEFAULTS.items():
         if isinstance(default, int) and not isinstance(default, bool):
-            app.config[key] = _as_int(key, app.config[key])
-    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+            values[key] = _as_int(key, values[key])
+    values["PUBLIC_URL"] = str(values["PUBLIC_URL"]).rstrip("/")
+    return values
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from every source (see :func:`settings`)."""
+    app.config.update(settings(app.instance_path, test_config))
     if app.config["PUBLIC_URL"].startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

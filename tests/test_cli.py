@@ -745,3 +745,30 @@ def test_the_hub_console_script_lists_the_commands(tmp_path):
     assert result.returncode == 0, result.stderr
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
     assert {"serve", "init", "users", "teams", "tokens", "plugins", "keys"} <= listed
+
+
+def test_the_console_script_names_a_setting_it_cannot_read(monkeypatch, capsys):
+    from hub.cli import main
+
+    monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", "nonsense")
+    monkeypatch.setattr("sys.argv", ["hub", "--help"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    assert "the settings cannot be read" in capsys.readouterr().err
+
+
+def test_plugin_commands_come_from_a_registry_built_with_instance_config(tmp_path, monkeypatch):
+    """A plugin denied in instance/config.py adds no command (not only one denied by HUB_*)."""
+    from hub import cli as cli_module
+
+    (tmp_path / "config.py").write_text("PLUGINS_DENY = 'powerfolder'\n")
+    monkeypatch.setenv("HUB_INSTANCE_PATH", str(tmp_path))
+    seen = {}
+    monkeypatch.setattr(
+        cli_module, "register_plugin_commands", lambda registry, group: seen.update(r=registry)
+    )
+    monkeypatch.setattr(cli_module.cli, "main", lambda **kwargs: None)
+    cli_module.main()
+    assert seen["r"].provider("powerfolder") is None
+    assert seen["r"].provider("custom") is not None

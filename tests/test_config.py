@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from hub import create_app
+from hub import config, create_app
 from hub.config import ENCRYPTION_KEY_FILE, SECRET_KEY_FILE
 from hub.crypto import CryptoError
 
@@ -181,3 +181,25 @@ def test_forwarded_headers_are_ignored_without_trusted_proxies(bare_app_config):
     app.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
     response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
     assert response.get_data(as_text=True) != "203.0.113.9"
+
+
+def test_settings_without_an_app_read_every_source_in_order(tmp_path, monkeypatch):
+    """What plugin commands read: defaults < instance/config.py < HUB_* < test_config, parsed."""
+    (tmp_path / "config.py").write_text(
+        "PUBLIC_URL = 'https://hub.example.org/'\n"
+        "ALLOW_PRIVATE_ADDRESSES = '10.0.0.0/8'\n"
+        "TENANT_ID = 'from-file'\n"
+    )
+    monkeypatch.setenv("HUB_TENANT_ID", "from-env")
+    values = config.settings(tmp_path)
+    assert values["PUBLIC_URL"] == "https://hub.example.org"
+    assert [str(n) for n in values["ALLOW_PRIVATE_ADDRESSES"]] == ["10.0.0.0/8"]
+    assert values["TENANT_ID"] == "from-env"
+    assert values["DATABASE_URL"] == f"sqlite:///{tmp_path / 'hub.db'}"
+    assert config.settings(tmp_path, {"TENANT_ID": "given"})["TENANT_ID"] == "given"
+
+
+def test_settings_name_a_value_they_cannot_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUB_ALLOW_PRIVATE_ADDRESSES", "10.0.0.0/8,nonsense")
+    with pytest.raises(ValueError, match=r"HUB_ALLOW_PRIVATE_ADDRESSES .* 'nonsense'"):
+        config.settings(tmp_path)

@@ -19,7 +19,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 import click
 import requests
 
-from hub.config import private_addresses
+from hub.config import settings
 from hub.crypto import Secret
 from hub.errors import ValidationError
 from hub.netguard import AllowPrivate, check_url
@@ -242,11 +242,11 @@ def register_client(
         admin_password=Secret(password),
     )
     try:
-        allow_private = private_addresses(os.environ.get("HUB_ALLOW_PRIVATE_ADDRESSES", ""))
-        report = store_client(registration, allow_private=allow_private)
+        hub = settings()  # the hub's own: instance/config.py and HUB_* variables
+        report = store_client(registration, allow_private=hub["ALLOW_PRIVATE_ADDRESSES"])
     except (ValueError, RegistrationFailed) as exc:
         raise click.ClickException(str(exc)) from None
-    public_url = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    public_url = hub["PUBLIC_URL"]
     click.echo(report)
     click.echo(f"The hub's redirect URI is {public_url}/oauth2/callback.")
     click.echo("Give the hub the same client: HUB_POWERFOLDER_CLIENT_ID / _CLIENT_SECRET.")
