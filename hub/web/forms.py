@@ -292,7 +292,10 @@ def edit_integration(user: User, ref: str) -> str | Response | tuple[str, int]:
         elif request.form.get("removeIcon") == "on" and integration.icon is not None:
             integrations.store_icon(user, integration, None, None)
     except HubError as exc:
-        values = {**_form_values(request.form), "hasClientSecret": integration.client_secret}
+        values = {
+            **_form_values(request.form),
+            "hasClientSecret": integration.client_secret is not None,
+        }
         errors = form_errors(exc)
         return _form_page(user, provider, values, errors, integration, level), exc.status
     return done(f"{integration.name} was saved.", "web.connections")
