@@ -411,6 +411,11 @@ def expanded_headers(
     )
 
 
+def redirect_uri() -> str:
+    """The one OAuth2 callback of the hub, to register with every provider."""
+    return current_app.config["PUBLIC_URL"] + "/oauth2/callback"
+
+
 # -- rendering -----------------------------------------------------------------------------
 
 
@@ -445,5 +450,5 @@ def render(integration: Integration, level: str, connection: Connection | None) 
         "updatedAt": isoformat(integration.updated_at),
     }
     if integration.auth_type == "oauth2":
-        data["redirectUri"] = current_app.config["PUBLIC_URL"] + "/oauth2/callback"
+        data["redirectUri"] = redirect_uri()
     return data

@@ -25,7 +25,7 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from hub.crypto import Secret
 from hub.db import utcnow
 from hub.errors import ConfigurationError, UpstreamFailed
-from hub.integrations import endpoints_of, template_values
+from hub.integrations import endpoints_of, redirect_uri, template_values
 from hub.models import Integration, ProviderCredential
 from hub.netguard import check_url
 from hub.providers import OAuth2Settings, ProfileLookup, Provider, render_url
@@ -64,10 +64,6 @@ class OAuthClient:
     @property
     def name(self) -> str:
         return self.provider.display_name
-
-
-def redirect_uri() -> str:
-    return current_app.config["PUBLIC_URL"] + "/oauth2/callback"
 
 
 def digest(value: str) -> str:

@@ -12,6 +12,7 @@ from hub.api.validation import ApiModel, body
 from hub.auth import current, signed_in, superuser_only
 from hub.db import utcnow, write_transaction
 from hub.errors import NotFound
+from hub.integrations import redirect_uri
 from hub.models import ProviderCredential, User
 from hub.providers import Provider
 
@@ -142,7 +143,7 @@ def describe(provider: Provider) -> dict[str, Any]:
             "pkce": o.pkce,
             "refreshMethod": o.refresh_method,
             "supportsRevocation": o.revoke_url is not None,
-            "redirectUri": current_app.config["PUBLIC_URL"] + "/oauth2/callback",
+            "redirectUri": redirect_uri(),
             "clientCredentials": credentials_source(provider),
         }
     return data

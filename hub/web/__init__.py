@@ -13,12 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -29,7 +27,8 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from hub.auth import optional_current
-from hub.errors import HubError, NotAuthenticated, RateLimited, ValidationError
+from hub.authorize import safe_return_to
+from hub.errors import HubError, NotAuthenticated, NotFound, RateLimited, ValidationError
 from hub.models import User
 
 web = Blueprint("web", __name__, template_folder="templates", static_folder="static")
@@ -61,11 +60,6 @@ def _page_headers(response: Response) -> Response:
     return response
 
 
-def page_user() -> User | None:
-    """The signed-in user of a page (a browser session; an API token does not open pages)."""
-    return optional_current()
-
-
 def page(view: Callable[..., Any]) -> Callable[..., Any]:
     """A page for signed-in users: strangers are sent to sign in, then back here."""
 
@@ -85,14 +79,14 @@ def admin_page(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(user: User, *args: Any, **kwargs: Any) -> Any:
         if not user.is_superuser:
-            return render_page("error.html", status=404, message="this page does not exist"), 404
+            raise NotFound("this page does not exist")
         return view(user, *args, **kwargs)
 
     return wrapper
 
 
 def render_page(template: str, **context: Any) -> str:
-    context.setdefault("user", page_user())
+    context.setdefault("user", optional_current())
     return render_template(template, **context)
 
 
@@ -123,23 +117,12 @@ def failed(exc: HubError, endpoint: str, **values: Any) -> Response:
 
 def safe_next(target: str | None) -> str:
     """A local path to go to after sign-in; anything else (another host, ``//``) goes home."""
-    if not target:
-        return url_for("web.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("web.index")
-    if "\\" in target:
-        return url_for("web.index")
-    return target
-
-
-def public_url() -> str:
-    return current_app.config["PUBLIC_URL"]
+    return safe_return_to(target, default=url_for("web.index"))
 
 
 @web.get("/")
 def index() -> Response:
-    if page_user() is None:
+    if optional_current() is None:
         return redirect(url_for("web.login"))
     return redirect(url_for("web.connections"))
 

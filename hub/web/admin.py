@@ -27,9 +27,10 @@ from hub.api.providers import (
 )
 from hub.api.validation import parse
 from hub.errors import HubError, NotFound, ValidationError
+from hub.integrations import redirect_uri
 from hub.models import PRINCIPAL_USER, TEAM_ROLES, AuditEvent, Principal, Team, User
 from hub.providers import Provider
-from hub.web import admin_page, done, failed, form_errors, public_url, render_page, web
+from hub.web import admin_page, done, failed, form_errors, render_page, web
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in TEAM_ROLES]
 SOURCE_LABELS = {
@@ -278,7 +279,7 @@ def admin_providers(user: User) -> str:
     return render_page(
         "admin_providers.html",
         clients=[_client(p) for p in _oauth_providers()],
-        redirect_uri=public_url() + "/oauth2/callback",
+        redirect_uri=redirect_uri(),
     )
 
 
@@ -288,7 +289,7 @@ def _provider_page(provider: Provider, **context: Any) -> str:
     return render_page(
         "admin_provider.html",
         client=_client(provider),
-        redirect_uri=public_url() + "/oauth2/callback",
+        redirect_uri=redirect_uri(),
         **context,
     )
 

@@ -13,6 +13,7 @@ from hub import access, integrations
 from hub.api.providers import credentials_source
 from hub.errors import HubError, ValidationError
 from hub.icons import sniff_icon
+from hub.integrations import redirect_uri
 from hub.models import Integration, Membership, Principal, Team, User
 from hub.providers import Provider, Setting
 from hub.web import done, form_errors, page, render_page, web
@@ -196,7 +197,7 @@ def _form_page(
         ],
         endpoints=settings.get("endpoints") or {},
         default_scope=" ".join(oauth2.scopes) if oauth2 else "",
-        redirect_uri=current_app.config["PUBLIC_URL"] + "/oauth2/callback",
+        redirect_uri=redirect_uri(),
         client_source=credentials_source(provider) if oauth2 else None,
         addresses_open=bool(values.get("apiBaseUri") or values.get("authUri"))
         or any(
