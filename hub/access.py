@@ -81,8 +81,11 @@ def check(have: str | None, need: str, ref: str) -> str:
     return have
 
 
-def visible(user: User, query: peewee.ModelSelect) -> peewee.ModelSelect:
-    """Restrict an integration query to what ``user`` can see."""
+def visible(user: User) -> peewee.ModelSelect:
+    """The integrations ``user`` can see, each with its owner's principal loaded."""
+    query = Integration.select(Integration, Principal).join(
+        Principal, on=(Integration.owner == Principal.id)
+    )
     if user.is_superuser:
         return query
     ids = principal_ids(user)

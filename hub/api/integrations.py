@@ -97,12 +97,7 @@ def register(api: Blueprint) -> None:
     def list_integrations(params: IntegrationQuery) -> Response:
         """The integrations you can see, filterable by provider, owner and status."""
         user = current()
-        rows = access.visible(
-            user,
-            Integration.select(Integration, Principal).join(
-                Principal, on=(Integration.owner == Principal.id)
-            ),
-        )
+        rows = access.visible(user)
         if params.provider:
             rows = rows.where(Integration.provider == params.provider)
         if params.owner:

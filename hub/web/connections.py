@@ -11,7 +11,7 @@ from hub import access, authorize, connections, integrations
 from hub.api.connect import provider_of, session_nonce
 from hub.api.integrations import render_many
 from hub.errors import HubError
-from hub.models import Integration, Principal, User
+from hub.models import Integration, User
 from hub.web import done, failed, form_errors, page, render_page, sentence, web
 from hub.web.oauth import result_page
 
@@ -75,12 +75,7 @@ def view_rows(user: User, rows: list[Integration]) -> list[dict[str, Any]]:
 def connections_page(user: User) -> str:
     offset = max(request.args.get("offset", 0, type=int), 0)
     query = (
-        access.visible(
-            user,
-            Integration.select(Integration, Principal).join(
-                Principal, on=(Integration.owner == Principal.id)
-            ),
-        )
+        access.visible(user)
         .order_by(Integration.name, Integration.id)
         .offset(offset)
         .limit(PAGE_SIZE + 1)

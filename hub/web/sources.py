@@ -11,7 +11,7 @@ from hub import browse as data
 from hub.api.connect import provider_of
 from hub.errors import HubError
 from hub.items import Item
-from hub.models import Integration, Principal, User
+from hub.models import Integration, User
 from hub.web import page, render_page, web
 from hub.web.connections import view_rows
 
@@ -23,12 +23,7 @@ PAGE_SIZE = 100
 def sources(user: User) -> str:
     """Every integration you can see whose provider has something to browse."""
     registry = current_app.extensions["hub"].registry
-    rows = access.visible(
-        user,
-        Integration.select(Integration, Principal).join(
-            Principal, on=(Integration.owner == Principal.id)
-        ),
-    ).order_by(Integration.name, Integration.id)
+    rows = access.visible(user).order_by(Integration.name, Integration.id)
     browsable = [
         row
         for row in rows
