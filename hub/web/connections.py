@@ -8,6 +8,7 @@ from flask import current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from hub import access, authorize, connections, integrations
+from hub.access import RANK
 from hub.api.connect import provider_of, session_nonce
 from hub.api.integrations import render_many
 from hub.errors import HubError
@@ -16,7 +17,6 @@ from hub.web import done, failed, form_errors, page, render_page, sentence, web
 from hub.web.oauth import result_page
 
 PAGE_SIZE = 50
-RANK = {"use": 1, "edit": 2, "manage": 3}
 
 STATUS_LABELS = {
     "connected": "Connected",
