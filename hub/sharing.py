@@ -6,9 +6,7 @@ from hub import audit
 from hub.accounts import find_principal
 from hub.db import write_transaction
 from hub.errors import NotFound, ValidationError
-from hub.models import Integration, Principal, Share, User
-
-ACCESS_LEVELS = ("use", "edit", "manage")
+from hub.models import ACCESS_LEVELS, Integration, Principal, Share, User
 
 
 def principal_named(name: str) -> Principal:
