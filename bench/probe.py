@@ -28,7 +28,7 @@ from typing import Any
 
 from flask import jsonify
 
-from hub import access, accounts, browse, integrations
+from hub import access, accounts, addresses, browse, integrations
 from hub.api.connect import provider_of
 from hub.app import create_app
 from hub.models import Integration, Principal
@@ -59,7 +59,7 @@ def breakdown(
         provider = provider_of(integration)
         kept = browse.context_for(provider, integration, user)
         connection = kept.connection
-        base = integrations.api_base_uri(provider, integration)
+        base = addresses.api_base_uri(provider, integration)
 
         def compile_lookup() -> None:
             # An integration lookup as peewee builds it, compiled to SQL but not run: what the

@@ -11,7 +11,7 @@ import peewee
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import api, auth, config, db, web
+from hub import api, auth, clients, config, db, web
 from hub.crypto import KeyRing, MissingKeyError
 from hub.models import encrypted_columns
 from hub.plugins import PluginRegistry
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _quiet_secret_loggers()
     keyring = config.keyring_from_config(app)
     registry = build_registry(app.config)
+    clients.check_configured_origins(app.config, registry.providers.values())
     source = app.config["ENCRYPTION_KEYS_SOURCE"]
     key_file = None if source == "HUB_ENCRYPTION_KEYS" else Path(source)
     app.extensions["hub"] = HubState(registry=registry, keyring=keyring, key_file=key_file)

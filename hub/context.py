@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from hub.addresses import endpoints_of, setting_values
 from hub.db import utcnow
 from hub.errors import (
     Conflict,
@@ -23,7 +24,7 @@ from hub.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
-from hub.integrations import endpoints_of, expanded_headers, setting_values
+from hub.integrations import expanded_headers
 from hub.models import Connection, Integration, User
 from hub.providers import Provider
 from hub.tokens import access_token, ensure_fresh

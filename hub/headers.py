@@ -157,6 +157,25 @@ def _field(name: str) -> str:
     return f"headers.{shown}"
 
 
+def header_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a header the hub sends for an integration, or ``None``: it must
+    be an RFC 9110 token of 1-100 characters and none of :data:`FORBIDDEN_HEADERS` (any case).
+    The one rule for header templates and for every setting that names a header."""
+    return _name_problem(name, set())
+
+
+def check_header_name(name: object, field: str) -> str:
+    """``name`` if it may be sent as a header; else :class:`ValidationError` naming ``field``."""
+    problem = (
+        "must be a header name (a string)"
+        if not isinstance(name, str)
+        else header_name_problem(name)
+    )
+    if problem is not None:
+        raise ValidationError(f"{field}: {problem}", fields={field: problem})
+    return name  # type: ignore[return-value]
+
+
 def _name_problem(name: str, seen: set[str]) -> str | None:
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         return f"a header name has 1 to {MAX_NAME_LENGTH} characters"
@@ -261,6 +280,15 @@ def _expand_one(
     return "".join(pieces)
 
 
+def refuse_header_name(name: str) -> None:
+    """At request time: :class:`HeaderRefused` for a stored name that is not (or no longer)
+    allowed — the list of forbidden names may have grown since it was saved."""
+    if not _TOKEN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        raise HeaderRefused("a stored header name is not a valid header name")
+    if name.lower() in FORBIDDEN_HEADERS:
+        raise HeaderRefused(f"header {name} cannot be set by the integration")
+
+
 def expand_headers(
     headers: Mapping[str, str],
     context: HeaderContext,
@@ -278,10 +306,7 @@ def expand_headers(
     """
     expanded: dict[str, str] = {}
     for name, template in headers.items():
-        if not _TOKEN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-            raise HeaderRefused("a stored header name is not a valid header name")
-        if name.lower() in FORBIDDEN_HEADERS:
-            raise HeaderRefused(f"header {name} cannot be set by a template")
+        refuse_header_name(name)
         value = _expand_one(name, template, context, variables)
         if _has_refused_character(value):
             raise HeaderRefused(f"header {name}: the value contains a control character")

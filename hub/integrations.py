@@ -13,18 +13,26 @@ from flask import current_app
 from hub import audit
 from hub.access import can_own
 from hub.accounts import find_principal
+from hub.addresses import (
+    URL_COLUMNS,
+    destination_fields,
+    destination_origins,
+    oauth_urls,
+    origins_text,
+    redirect_uri,
+)
+from hub.clients import approved_origins, check_destinations
 from hub.db import isoformat, utcnow, write_transaction
-from hub.errors import Conflict, Forbidden, ValidationError
-from hub.headers import HeaderContext, expand_headers, validate_headers
+from hub.errors import ConfigurationError, Conflict, Forbidden, ValidationError
+from hub.headers import HeaderContext, check_header_name, expand_headers, validate_headers
 from hub.models import AUTH_TYPES, CONNECTION_MODES, Connection, Integration, Principal, User
 from hub.netguard import check_url
-from hub.providers import Provider, render_url
+from hub.providers import Provider
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 scope-token
 OAUTH_ONLY = ("auth_uri", "token_uri", "client_id", "client_secret", "scope")
-URL_FIELDS = {"auth_uri": "authUri", "token_uri": "tokenUri", "api_base_uri": "apiBaseUri"}
 # Columns an API caller may set, by their camelCase names.
 FIELD_NAMES = {
     "slug": "slug",
@@ -109,7 +117,7 @@ def validate(values: dict[str, Any]) -> tuple[dict[str, Any], Provider]:
             "use 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit",
         )
     allow_private = current_app.config["ALLOW_PRIVATE_ADDRESSES"]
-    for column, field in URL_FIELDS.items():
+    for column, field in URL_COLUMNS.items():
         if values.get(column) is not None:
             values[column] = problems.check(
                 field, check_url, values[column], field, allow_private=allow_private
@@ -165,12 +173,14 @@ def _validate_settings(
             problems.add(field, "must be an integer")
         elif setting.type == "choice" and value not in setting.choices:
             problems.add(field, f"must be one of {', '.join(map(str, setting.choices))}")
-        elif setting.type in ("string", "url"):
+        elif setting.type in ("string", "url", "header"):
             if not isinstance(value, str) or len(value) > 2048 or CONTROL.search(value):
                 problems.add(field, "must be a string of at most 2048 characters")
                 continue
             if setting.type == "url":
                 value = problems.check(field, check_url, value, field, allow_private=allow_private)
+            elif setting.type == "header" and value != "":
+                value = problems.check(field, check_header_name, value, field)
         clean[key] = value
     for setting in provider.settings:
         if setting.required and clean.get(setting.name) in (None, ""):
@@ -222,8 +232,9 @@ def create(user: User, fields: dict[str, Any]) -> Integration:
     fields.setdefault("slug", None)
     if fields["slug"] is None and isinstance(fields.get("name"), str):
         fields["slug"] = slugify(fields["name"])
-    values, _ = validate({**fields, "client_secret": secret})
+    values, provider = validate({**fields, "client_secret": secret})
     values.pop("client_secret", None)
+    check_hub_client(provider, values)
     try:
         with write_transaction():
             integration = Integration.create(owner=owner.id, created_by=user, **values)
@@ -270,13 +281,22 @@ def update(
         for column in OAUTH_ONLY:
             if column not in changes:
                 merged[column] = None
-    values, _ = validate({**merged, "client_secret": secret})
+    values, provider = validate({**merged, "client_secret": secret})
     values.pop("client_secret", None)
+    moved = destination_fields(provider, current, values)
+    if moved and level != "manage":
+        raise Forbidden(
+            f"changing where credentials are sent ({', '.join(moved)}) needs manage access",
+            fields=dict.fromkeys(moved, "needs manage access"),
+        )
+    check_hub_client(provider, values)
     auth_changed = values["auth_type"] != integration.auth_type
+    old_origins = destination_origins(provider, integration)
     try:
         with write_transaction():
             for column, value in values.items():
                 setattr(integration, column, value)
+            new_origins = destination_origins(provider, integration) - old_origins
             integration.owner = owner.id
             if secret_sent:
                 integration.set_secret("client_secret", secret)
@@ -287,6 +307,8 @@ def update(
             if auth_changed:
                 # Credentials of another auth type are useless now: nobody must use them.
                 Connection.delete().where(Connection.integration == integration).execute()
+            elif new_origins:
+                _end_connections(user, integration, moved, new_origins)
             audit.record(
                 "integration.update",
                 actor=user.principal_id,
@@ -304,6 +326,53 @@ def update(
         raise _duplicate(owner, values["slug"]) from exc
     integration.owner = owner
     return integration
+
+
+def check_hub_client(provider: Provider, values: Mapping[str, Any]) -> None:
+    """An OAuth2 integration without a client of its own uses the hub's: refuse to save one
+    whose OAuth2 URLs would take the hub's client somewhere it may not go (SECURITY 29)."""
+    if values.get("auth_type") != "oauth2" or values.get("client_id"):
+        return
+    integration = Integration(**{c: values.get(c) for c in FIELD_NAMES if c in _COLUMNS})
+    try:
+        urls = oauth_urls(provider, integration)
+    except ConfigurationError:
+        return  # a missing address: validate() has named it already
+    check_destinations(provider, integration, urls, approved_origins(provider))
+
+
+def _end_connections(
+    user: User, integration: Integration, fields: list[str], new_origins: frozenset[str]
+) -> None:
+    """The integration now sends requests to ``new_origins``: credentials made for the old
+    addresses must never go there. Forget them and ask everyone to connect again."""
+    ended = (
+        Connection.update(
+            status="needs_reauth",
+            access_token=None,
+            refresh_token=None,
+            credentials=None,
+            token_type=None,
+            expires_at=None,
+            retry_refresh_at=None,
+            refresh_failures=0,
+            last_error=(
+                f"{integration.name} now sends requests to {origins_text(new_origins)}: "
+                "connect again to send your credentials there"
+            ),
+            updated_at=utcnow(),
+        )
+        .where(Connection.integration == integration)
+        .execute()
+    )
+    audit.record(
+        "integration.destination.change",
+        actor=user.principal_id,
+        target_type="integration",
+        target_id=integration.id,
+        integration=integration,
+        details={"fields": fields, "newOrigins": sorted(new_origins), "connectionsEnded": ended},
+    )
 
 
 def store_icon(
@@ -345,41 +414,7 @@ def _duplicate(owner: Principal, slug: str) -> Conflict:
     )
 
 
-# -- resolved values -----------------------------------------------------------------------------
-
-
-def setting_values(provider: Provider, integration: Integration) -> dict[str, Any]:
-    """Every declared setting's value for this integration: its own, else the default."""
-    stored = integration.settings or {}
-    return {s.name: stored.get(s.name, s.default) for s in provider.settings}
-
-
-def endpoints_of(provider: Provider, integration: Integration) -> dict[str, str]:
-    """Base URLs of the provider's named endpoints, after ``settings.endpoints`` overrides."""
-    values = setting_values(provider, integration)
-    overrides = (integration.settings or {}).get("endpoints") or {}
-    endpoints = {}
-    for name, template in provider.endpoints.items():
-        url = overrides.get(name) or render_url(template, values)
-        endpoints[name] = url.rstrip("/")
-    return endpoints
-
-
-def template_values(provider: Provider, integration: Integration) -> dict[str, Any]:
-    """What ``{placeholders}`` in the provider's URL templates are filled with."""
-    values = setting_values(provider, integration)
-    for name, url in endpoints_of(provider, integration).items():
-        values[f"endpoints.{name}"] = url
-    return values
-
-
-def api_base_uri(provider: Provider, integration: Integration) -> str | None:
-    """The proxy target: the integration's ``apiBaseUri``, else the provider's API endpoint."""
-    if integration.api_base_uri:
-        return integration.api_base_uri
-    if provider.api_endpoint is None:
-        return None
-    return endpoints_of(provider, integration)[provider.api_endpoint]
+_COLUMNS = frozenset(Integration._meta.fields)
 
 
 # -- header templates --------------------------------------------------------------------------
@@ -409,11 +444,6 @@ def expanded_headers(
         header_context(integration, user, connection),
         registry().header_variables,
     )
-
-
-def redirect_uri() -> str:
-    """The one OAuth2 callback of the hub, to register with every provider."""
-    return current_app.config["PUBLIC_URL"] + "/oauth2/callback"
 
 
 # -- rendering -----------------------------------------------------------------------------

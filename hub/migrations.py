@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import peewee
 from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as apply_operations
 
 from hub import models
 from hub.db import database, utcnow
@@ -55,6 +56,15 @@ class SchemaMigration(peewee.Model):
 @migration(1, "initial schema")
 def _initial(db: peewee.Database, migrator: SchemaMigrator) -> None:
     db.create_tables(models.MODELS)
+
+
+@migration(3, "approved origins of hub-wide OAuth clients")
+def _approved_origins(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    # Migration 1 builds today's models, so a database made since has the column already.
+    table = models.ProviderCredential._meta.table_name
+    if "approved_origins" not in {column.name for column in db.get_columns(table)}:
+        field = models.ProviderCredential.approved_origins
+        apply_operations(migrator.add_column(table, "approved_origins", field))
 
 
 def applied_versions() -> set[int]:

@@ -238,6 +238,8 @@ class AuditEvent(BaseModel):
     target_id = peewee.CharField(max_length=128, null=True)
     integration = peewee.ForeignKeyField(Integration, null=True, on_delete="SET NULL")
     details = JSONField(default=dict)
+    # Origins besides the provider's own this client may be sent to (hub.clients).
+    approved_origins = JSONField(null=True)
     remote_addr = peewee.CharField(max_length=64, null=True)
 
 

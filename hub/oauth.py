@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -22,13 +22,14 @@ from flask import current_app
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
+from hub.addresses import OAuthUrls, effective_oauth2, endpoints_of, oauth_urls, redirect_uri
+from hub.clients import check_destinations, config_prefix, hub_client
 from hub.crypto import Secret
 from hub.db import utcnow
 from hub.errors import ConfigurationError, UpstreamFailed
-from hub.integrations import endpoints_of, redirect_uri, template_values
-from hub.models import Integration, ProviderCredential
+from hub.models import Integration
 from hub.netguard import check_url
-from hub.providers import OAuth2Settings, ProfileLookup, Provider, render_url
+from hub.providers import OAuth2Settings, ProfileLookup, Provider
 from hub.transport import send
 
 STATE_BYTES = 32  # 256 bits
@@ -71,42 +72,19 @@ def digest(value: str) -> str:
 
 
 def resolve(provider: Provider, integration: Integration) -> OAuthClient:
-    """The effective OAuth2 configuration; a clear error if anything needed is missing."""
-    if provider.oauth2 is None:
-        raise ConfigurationError(f"provider {provider.name} does not offer OAuth2")
-    stored = integration.settings or {}
-    oauth2, profile = provider.oauth2, provider.profile
-    for setting in provider.settings:
-        value = stored.get(setting.name, setting.default)
-        if setting.overrides is None or value is None:
-            continue
-        target, _, attr = setting.overrides.partition(".")
-        if target == "oauth2":
-            oauth2 = replace(oauth2, **{attr: value})
-        elif target == "profile" and profile is not None:
-            profile = replace(profile, **{attr: value})
-    values = template_values(provider, integration)
-
-    def url(own: str | None, template: str | None, field: str) -> str:
-        if own:
-            return own
-        if template is None:
-            raise ConfigurationError(
-                f"the integration needs {field}: provider {provider.name} has no default",
-                fields={field: "required"},
-            )
-        return render_url(template, values)
-
-    token_url = url(integration.token_uri, oauth2.token_url, "tokenUri")
-    client_id, client_secret = client_credentials(provider, integration)
+    """The effective OAuth2 configuration; a clear error if anything needed is missing, or if
+    the hub's own client would be sent somewhere it may not go (:mod:`hub.clients`)."""
+    oauth2, profile = effective_oauth2(provider, integration)
+    urls = oauth_urls(provider, integration)
+    client_id, client_secret = client_credentials(provider, integration, urls)
     scopes = tuple(integration.scope.split()) if integration.scope else oauth2.scopes
     return OAuthClient(
         provider=provider,
         settings=oauth2,
-        authorize_url=url(integration.auth_uri, oauth2.authorize_url, "authUri"),
-        token_url=token_url,
-        refresh_url=render_url(oauth2.refresh_url, values) if oauth2.refresh_url else token_url,
-        revoke_url=render_url(oauth2.revoke_url, values) if oauth2.revoke_url else None,
+        authorize_url=urls.authorize,
+        token_url=urls.token,
+        refresh_url=urls.refresh,
+        revoke_url=urls.revoke,
         client_id=client_id,
         client_secret=client_secret,
         scopes=scopes,
@@ -115,25 +93,25 @@ def resolve(provider: Provider, integration: Integration) -> OAuthClient:
     )
 
 
-def client_credentials(provider: Provider, integration: Integration) -> tuple[str, Secret | None]:
-    """The integration's own client, else ``HUB_<PROVIDER>_CLIENT_ID/SECRET``, else the one an
-    administrator stored; none at all is a clear error before any redirect."""
+def client_credentials(
+    provider: Provider, integration: Integration, urls: OAuthUrls
+) -> tuple[str, Secret | None]:
+    """The integration's own client, else the hub-wide one (``HUB_<PROVIDER>_CLIENT_ID/SECRET``,
+    else the one an administrator stored) when ``urls`` may receive it; none at all is a clear
+    error before any redirect."""
     if integration.client_id:
         return integration.client_id, integration.get_secret("client_secret")
-    prefix = provider.name.upper().replace("-", "_")
-    env_id = current_app.config.get(f"{prefix}_CLIENT_ID")
-    if env_id:
-        env_secret = current_app.config.get(f"{prefix}_CLIENT_SECRET")
-        return str(env_id), Secret(str(env_secret)) if env_secret else None
-    stored = ProviderCredential.get_or_none(ProviderCredential.provider == provider.name)
-    if stored is not None:
-        return stored.client_id, stored.get_secret("client_secret")
-    raise ConfigurationError(
-        f"no OAuth client is configured for {provider.display_name}: set clientId on the "
-        f"integration, HUB_{prefix}_CLIENT_ID / HUB_{prefix}_CLIENT_SECRET, or store one with "
-        f"PUT /api/providers/{provider.name}/credentials",
-        code="client_not_configured",
-    )
+    client = hub_client(provider)
+    if client is None:
+        prefix = config_prefix(provider)
+        raise ConfigurationError(
+            f"no OAuth client is configured for {provider.display_name}: set clientId on the "
+            f"integration, HUB_{prefix}_CLIENT_ID / HUB_{prefix}_CLIENT_SECRET, or store one with "
+            f"PUT /api/providers/{provider.name}/credentials",
+            code="client_not_configured",
+        )
+    check_destinations(provider, integration, urls, client.approved_origins)
+    return client.client_id, client.client_secret
 
 
 # -- authorization ---------------------------------------------------------------------------

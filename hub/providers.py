@@ -22,6 +22,8 @@ from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from hub.headers import header_name_problem
+
 AuthType = Literal["oauth2", "apikey", "basic", "bearer"]
 TokenAuth = Literal["form", "basic", "query", "json"]
 RefreshMethod = Literal["POST", "GET"]
@@ -29,7 +31,7 @@ AUTH_TYPES: tuple[str, ...] = ("oauth2", "apikey", "basic", "bearer")
 TOKEN_AUTH_MODES: tuple[str, ...] = ("form", "basic", "query", "json")
 REFRESH_METHODS: tuple[str, ...] = ("POST", "GET")
 REVOKE_METHODS: tuple[str, ...] = ("POST", "DELETE")
-SETTING_TYPES: tuple[str, ...] = ("string", "url", "boolean", "integer", "choice")
+SETTING_TYPES: tuple[str, ...] = ("string", "url", "boolean", "integer", "choice", "header")
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 ICON_TYPES = ("image/svg+xml", "image/png", "image/jpeg", "image/webp")
@@ -136,8 +138,18 @@ OVERRIDABLE: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
 class Setting:
     """A provider-specific integration setting (kept in the integration's ``settings``).
 
+    ``type`` is one of :data:`SETTING_TYPES`; ``"header"`` is a header name the plugin sends
+    (checked like header templates: an HTTP token, never ``Authorization``, ``Cookie``,
+    ``Host``, ``Content-Length``, ``Transfer-Encoding``...).
+
     ``overrides`` names a part of the declaration that this setting's value replaces for the
     integration (one of :data:`OVERRIDABLE`), e.g. ``"oauth2.refresh_method"``.
+
+    ``destination`` marks a setting whose value decides where requests and credentials go and
+    that the core cannot see in a URL template — say, a host your code builds URLs from. The
+    core already treats URL settings, settings used in endpoint or OAuth2 URL templates and
+    overrides of URLs so; changing any of them needs ``manage`` access, and connections made
+    for the old address are never sent to the new one.
     """
 
     name: str
@@ -148,6 +160,7 @@ class Setting:
     help: str = ""
     choices: tuple[str, ...] = ()
     overrides: str | None = None
+    destination: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +326,10 @@ def _validate_settings(p: Provider, fail: Callable[[str, str], None]) -> set[str
                 fail(f"{where}.choices", "a choice setting needs its choices")
             if setting.default is not None and setting.default not in setting.choices:
                 fail(f"{where}.default", f"{setting.default!r} is not one of the choices")
+        if setting.type == "header" and setting.default is not None:
+            problem = header_name_problem(setting.default)
+            if problem is not None:
+                fail(f"{where}.default", problem)
         if setting.overrides is not None:
             _validate_override(setting, where, fail)
         names.add(setting.name)

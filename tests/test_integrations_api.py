@@ -134,6 +134,7 @@ def test_a_provider_setting_is_checked_and_required(alice_client):
         json={
             "name": "PF",
             "provider": "powerfolder",
+            "clientId": "hub-on-pf",
             "settings": {"serverUrl": "https://pf.example.org/"},
         },
     )

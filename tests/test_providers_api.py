@@ -62,6 +62,7 @@ def test_an_admin_stores_client_credentials_encrypted(as_admin, app):
         "source": "stored",
         "clientId": "cid.apps.example",
         "hasClientSecret": True,
+        "approvedOrigins": [],
     }
     assert "very-secret-value" not in response.get_data(as_text=True)
     with app.app_context(), database.connection_context():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from hub import access, browse, integrations, proxy
+from hub import access, addresses, browse, integrations, proxy
 from hub.api.connect import provider_of
 from hub.api.integrations import IntegrationFields
 from hub.api.sharing import CredentialsPost
@@ -109,7 +109,7 @@ def register(api: Blueprint) -> None:
         user = current()
         integration, _ = access.find(user, ref)
         provider = provider_of(integration)
-        base = integrations.api_base_uri(provider, integration)
+        base = addresses.api_base_uri(provider, integration)
         if base is None:
             raise ConfigurationError("this integration has no apiBaseUri to proxy to")
         context = browse.context_for(provider, integration, user)

@@ -8,11 +8,18 @@ import pydantic
 from flask import Blueprint, Response, current_app, jsonify
 
 from hub import audit
+from hub.addresses import redirect_uri
 from hub.api.validation import ApiModel, body
 from hub.auth import current, signed_in, superuser_only
+from hub.clients import (
+    MAX_APPROVED_ORIGINS,
+    approved_origins,
+    credentials_source,
+    parse_origins,
+    stored_credentials,
+)
 from hub.db import utcnow, write_transaction
 from hub.errors import NotFound
-from hub.integrations import redirect_uri
 from hub.models import ProviderCredential, User
 from hub.providers import Provider
 
@@ -20,6 +27,9 @@ from hub.providers import Provider
 class CredentialsPut(ApiModel):
     client_id: str = pydantic.Field(min_length=1, max_length=2000)
     client_secret: str | None = pydantic.Field(default=None, max_length=4000)
+    approved_origins: list[str] = pydantic.Field(
+        default_factory=list, max_length=MAX_APPROVED_ORIGINS
+    )
 
 
 def registry() -> Any:
@@ -33,36 +43,22 @@ def get_provider(name: str) -> Provider:
     return provider
 
 
-def env_client(provider: Provider) -> tuple[str | None, bool]:
-    """The client id set by ``HUB_<PROVIDER>_CLIENT_ID`` (if any) and whether a secret is too."""
-    prefix = provider.name.upper().replace("-", "_")
-    client_id = current_app.config.get(f"{prefix}_CLIENT_ID")
-    has_secret = bool(current_app.config.get(f"{prefix}_CLIENT_SECRET"))
-    return (str(client_id), has_secret) if client_id else (None, False)
-
-
-def credentials_source(provider: Provider) -> str:
-    """Where the provider's OAuth client comes from: ``env``, ``stored`` or ``none``."""
-    if env_client(provider)[0]:
-        return "env"
-    if ProviderCredential.select().where(ProviderCredential.provider == provider.name).exists():
-        return "stored"
-    return "none"
-
-
-def stored_credentials(provider: Provider) -> ProviderCredential | None:
-    return ProviderCredential.get_or_none(ProviderCredential.provider == provider.name)
-
-
 def store_credentials(
-    provider: Provider, client_id: str, client_secret: str | None, actor: User
+    provider: Provider,
+    client_id: str,
+    client_secret: str | None,
+    actor: User,
+    approved: list[str] | None = None,
 ) -> ProviderCredential:
-    """Store (or replace) the provider's OAuth client, the secret encrypted, with an audit event."""
+    """Store (or replace) the provider's OAuth client, the secret encrypted, with the origins
+    besides the provider's own it may be sent to (:mod:`hub.clients`), and an audit event."""
+    origins = sorted(parse_origins(approved or [], "approvedOrigins"))
     with write_transaction():
         row = stored_credentials(provider)
         if row is None:
             row = ProviderCredential.create(provider=provider.name, client_id=client_id)
         row.client_id = client_id
+        row.approved_origins = origins
         row.set_secret("client_secret", client_secret)
         row.updated_by = actor.principal_id
         row.updated_at = utcnow()
@@ -72,7 +68,7 @@ def store_credentials(
             actor=actor.principal_id,
             target_type="provider",
             target_id=provider.name,
-            details={"clientId": client_id},
+            details={"clientId": client_id, "approvedOrigins": origins},
         )
     return row
 
@@ -181,7 +177,13 @@ def register(api: Blueprint) -> None:
     def put_credentials(name: str, payload: CredentialsPut) -> Response:
         """Store the provider's OAuth client (secret encrypted; used when no env var sets one)."""
         provider = get_provider(name)
-        row = store_credentials(provider, payload.client_id, payload.client_secret, current())
+        row = store_credentials(
+            provider,
+            payload.client_id,
+            payload.client_secret,
+            current(),
+            payload.approved_origins,
+        )
         return jsonify(_credentials(provider, row))
 
     @api.get("/providers/<name>/credentials")
@@ -205,4 +207,5 @@ def _credentials(provider: Provider, row: ProviderCredential | None) -> dict[str
         "source": credentials_source(provider),
         "clientId": row.client_id if row else None,
         "hasClientSecret": bool(row and row.client_secret),
+        "approvedOrigins": sorted(approved_origins(provider)),
     }

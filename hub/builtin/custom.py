@@ -63,6 +63,7 @@ def hub_register_providers() -> list[Provider]:
                 Setting(
                     "apiKeyHeader",
                     "Header that carries the API key",
+                    type="header",
                     default="X-Api-Key",
                     help="for authType apikey; leave empty to use a query parameter",
                 ),

@@ -12,22 +12,26 @@ from flask import request, url_for
 from werkzeug.wrappers import Response
 
 from hub import accounts
+from hub.addresses import redirect_uri
 from hub.api import render
 from hub.api.accounts import MemberPut, TeamCreate, UserCreate
 from hub.api.audit_log import AuditQuery, events_page
 from hub.api.providers import (
     CredentialsPut,
-    credentials_source,
-    env_client,
     forget_credentials,
     get_provider,
     registry,
     store_credentials,
-    stored_credentials,
 )
 from hub.api.validation import parse
+from hub.clients import (
+    approved_origins,
+    config_prefix,
+    credentials_source,
+    env_client,
+    stored_credentials,
+)
 from hub.errors import HubError, NotFound, ValidationError
-from hub.integrations import redirect_uri
 from hub.models import PRINCIPAL_USER, TEAM_ROLES, AuditEvent, Principal, Team, User
 from hub.providers import Provider
 from hub.web import admin_page, done, failed, form_errors, render_page, web
@@ -262,7 +266,9 @@ def _client(provider: Provider) -> dict[str, Any]:
         "clientId": env_id if source == "env" else stored.client_id if stored else None,
         "hasClientSecret": env_secret if source == "env" else bool(stored and stored.client_secret),
         "stored": stored is not None,
-        "envPrefix": "HUB_" + provider.name.upper().replace("-", "_"),
+        "envPrefix": "HUB_" + config_prefix(provider),
+        "approvedOrigins": sorted(approved_origins(provider)),
+        "storedOrigins": sorted(stored.approved_origins or []) if stored else [],
     }
 
 
@@ -304,11 +310,17 @@ def admin_provider(user: User, name: str) -> str:
 @admin_page
 def admin_set_credentials(user: User, name: str) -> str | tuple[str, int] | Response:
     provider = _oauth_provider(name)
-    form = _form("clientId")
-    data = {**form, "clientSecret": request.form.get("clientSecret") or None}
+    form = {**_form("clientId"), "approvedOrigins": request.form.get("approvedOrigins", "")}
+    data = {
+        **_form("clientId"),
+        "clientSecret": request.form.get("clientSecret") or None,
+        "approvedOrigins": form["approvedOrigins"].split(),
+    }
     try:
         payload = parse(CredentialsPut, data, where="form")
-        store_credentials(provider, payload.client_id, payload.client_secret, user)
+        store_credentials(
+            provider, payload.client_id, payload.client_secret, user, payload.approved_origins
+        )
     except HubError as exc:
         # The secret is never sent back, not even into the form it came from.
         return _provider_page(provider, errors=form_errors(exc), form=form), 400

@@ -10,10 +10,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from hub import access, integrations
+from hub.addresses import redirect_uri
 from hub.api.providers import credentials_source
 from hub.errors import HubError, ValidationError
 from hub.icons import sniff_icon
-from hub.integrations import redirect_uri
 from hub.models import Integration, Membership, Principal, Team, User
 from hub.providers import Provider, Setting
 from hub.web import done, form_errors, page, render_page, web

@@ -211,7 +211,15 @@ OVERRIDES = {
 }
 
 
-def test_authorization_goes_to_the_integrations_accounts_url(client, create):
+# Test doubles of Google at other addresses: an administrator approved them for the hub's client.
+APPROVED = ",".join(
+    ["https://accounts.google.example.com", "https://oauth2.google.example.com"]
+    + ["https://revoke.google.example.com"]
+)
+
+
+def test_authorization_goes_to_the_integrations_accounts_url(hub_app, client, create):
+    hub_app.config["GOOGLE_CLIENT_ORIGINS"] = APPROVED
     ref = create(**OVERRIDES)
 
     location = client.get(f"/api/integrations/{ref}/connect").headers["Location"]
@@ -220,8 +228,9 @@ def test_authorization_goes_to_the_integrations_accounts_url(client, create):
 
 
 def test_token_userinfo_drive_and_revoke_follow_the_integrations_urls(
-    client, create, connect, google, requests_mock
+    hub_app, client, create, connect, google, requests_mock
 ):
+    hub_app.config["GOOGLE_CLIENT_ORIGINS"] = APPROVED
     token = requests_mock.post(OVERRIDES["tokenUri"], json=google.answer("token")["json"])
     userinfo = requests_mock.get(
         "https://openid.google.example.com/v1/userinfo", json=google.answer("userinfo")["json"]

@@ -69,7 +69,11 @@ def test_an_integrations_own_client_wins_over_the_environment(client, create_int
     assert authorize_query(client, integration)[1]["client_id"] == "team-client"
 
 
-def test_the_login_server_can_be_overridden(client, create_integration, connect, requests_mock):
+def test_the_login_server_can_be_overridden(
+    app, client, create_integration, connect, requests_mock
+):
+    # A test double of Infomaniak's login server that an administrator approved for the client.
+    app.config["INFOMANIAK_CLIENT_ORIGINS"] = "https://login.preprod.example.com"
     integration = create_integration(
         authUri="https://login.preprod.example.com/authorize",
         tokenUri="https://login.preprod.example.com/token",
@@ -288,8 +292,9 @@ def test_the_delete_revocation_is_authorised_with_the_access_token(
 
 
 def test_revocation_follows_an_overridden_revoke_endpoint(
-    client, create_integration, connect, requests_mock
+    app, client, create_integration, connect, requests_mock
 ):
+    app.config["INFOMANIAK_CLIENT_ORIGINS"] = "https://login.preprod.example.com"
     revoke = "https://login.preprod.example.com/token"
     integration = create_integration(settings={"endpoints": {"revoke": revoke}})
     connect(integration)

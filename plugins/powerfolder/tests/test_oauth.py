@@ -55,6 +55,9 @@ def test_the_allow_page_gets_no_pkce_and_no_scope(client, create):
 def test_the_client_can_come_from_the_environment(app, client, create):
     app.config["POWERFOLDER_CLIENT_ID"] = "env-client"
     app.config["POWERFOLDER_CLIENT_SECRET"] = "env-secret"
+    # The administrator registered the hub's client on this server (hub powerfolder
+    # register-client) and approved it for the client.
+    app.config["POWERFOLDER_CLIENT_ORIGINS"] = SERVER
     integration = create(clientId=None, clientSecret=None)
 
     location = client.get(f"/api/integrations/{integration['id']}/connect").headers["Location"]
