@@ -24,6 +24,7 @@ from hub.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
+from hub.headers import refuse_header_name
 from hub.integrations import expanded_headers
 from hub.models import Connection, Integration, User
 from hub.providers import Provider
@@ -223,7 +224,9 @@ class ProviderContext:
                 merged = dict(params or {})
                 merged[query_name] = values["apiKey"]
                 return {"params": merged}
-            headers[self.settings.get("apiKeyHeader") or "X-Api-Key"] = values["apiKey"]
+            name = self.settings.get("apiKeyHeader") or "X-Api-Key"
+            refuse_header_name(name)  # a value saved before the rule, or a changed rule
+            headers[name] = values["apiKey"]
         return {}
 
     def _connected(self) -> Connection:

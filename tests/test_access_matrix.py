@@ -41,11 +41,36 @@ ROLES = {
     "superuser": "manage",
 }
 RANK = {None: 0, "use": 1, "edit": 2, "manage": 3}
+AUTH, TOKEN = "https://login.example.org/authorize", "https://login.example.org/token"
+
+
+def route_id(route: tuple) -> str:
+    method, suffix, kwargs = route[:3]
+    fields = f" {'+'.join(sorted(kwargs['json']))}" if method == "PATCH" else ""
+    return f"{method} {suffix or '/'}{fields}"
+
 
 # (method, path under the integration, request kwargs, level needed, success statuses)
 ROUTES = [
     ("GET", "", {}, "use", {200}),
     ("PATCH", "", {"json": {"name": "Renamed"}}, "edit", {200}),
+    ("PATCH", "", {"json": {"headers": {"X-Team": "${integration.slug}"}}}, "edit", {200}),
+    # Fields that decide where credentials go (SECURITY 30): manage only.
+    ("PATCH", "", {"json": {"apiBaseUri": "https://api2.example.org"}}, "manage", {200}),
+    (
+        "PATCH",
+        "",
+        {"json": {"settings": {"revokeUri": "https://api.example.org/r"}}},
+        "manage",
+        {200},
+    ),
+    (
+        "PATCH",
+        "",
+        {"json": {"authType": "oauth2", "clientId": "c", "authUri": AUTH, "tokenUri": TOKEN}},
+        "manage",
+        {200},
+    ),
     ("DELETE", "", {}, "manage", {204}),
     ("GET", "/connection", {}, "use", {200}),
     ("POST", "/connection", {"json": {"token": "static-token"}}, "use", {200}),
@@ -128,7 +153,7 @@ def prepare(client, ref, method, suffix):
 
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize(
-    "method, suffix, kwargs, needed, ok", ROUTES, ids=[f"{r[0]} {r[1] or '/'}" for r in ROUTES]
+    "method, suffix, kwargs, needed, ok", ROUTES, ids=[route_id(r) for r in ROUTES]
 )
 def test_access_matrix(world, requests_mock, role, method, suffix, kwargs, needed, ok):
     ref, clients = world

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from hub import access, integrations
-from hub.addresses import redirect_uri
+from hub.addresses import destination_settings, redirect_uri
 from hub.api.providers import credentials_source
 from hub.errors import HubError, ValidationError
 from hub.icons import sniff_icon
@@ -198,6 +198,7 @@ def _form_page(
         endpoints=settings.get("endpoints") or {},
         default_scope=" ".join(oauth2.scopes) if oauth2 else "",
         redirect_uri=redirect_uri(),
+        destination_settings=destination_settings(provider),
         client_source=credentials_source(provider) if oauth2 else None,
         addresses_open=bool(values.get("apiBaseUri") or values.get("authUri"))
         or any(
