@@ -27,10 +27,26 @@ from hub.models import (
     User,
 )
 
-PRINCIPAL_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+# fullmatch, not match: "$" also matches before a final newline.
+PRINCIPAL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 TOKEN_PREFIX = "hub_"
+# Lengths of what people type (the columns are as wide).
+MAX_DISPLAY_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_TOKEN_NAME_LENGTH = 100
+# RFC 5321: a forward-path holds at most 256 octets with its angle brackets; a local part 64.
+MAX_EMAIL_LENGTH = 254
+MAX_EMAIL_LOCAL_LENGTH = 64
+# C0 controls (with CR, LF, NUL and TAB), DEL, C1 controls (with NEL, U+0085), and the Unicode
+# line and paragraph separators: each can end or split a header line, a log line or an e-mail
+# header built from the value, so no name, address or description may hold one (SECURITY 36).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# local@domain: no space, no second "@"; the domain dot-separated labels of letters, digits and
+# hyphens (any script), not starting or ending with a hyphen.
+EMAIL_LABEL = r"[^\W_](?:(?:[^\W_]|-)*[^\W_])?"
+EMAIL_ADDRESS = re.compile(rf"[^\s@]+@{EMAIL_LABEL}(?:\.{EMAIL_LABEL})*")
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so both paths cost the same time.
@@ -71,11 +87,53 @@ def verify_password(user: User | None, password: str) -> bool:
     return True
 
 
+# -- what people type: names, addresses, descriptions ------------------------------------------
+# The API, the pages and the command line all create users, teams and tokens through this module,
+# so these checks are met by every way in.
+
+
+def check_text(value: object, field: str, *, max_length: int, required: bool = False) -> str:
+    """A display name, description or token name: text of at most ``max_length`` characters
+    without control characters (:data:`CONTROL_CHARACTERS`); ``required`` refuses blank text.
+
+    :raises ValidationError: naming ``field``; the message never repeats the value.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text", fields={field: "must be text"})
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError(
+            f"{field} holds a control character",
+            fields={field: "must not contain control characters or line breaks"},
+        )
+    if required and not value.strip():
+        raise ValidationError(f"{field} is required", fields={field: "required"})
+    if len(value) > max_length:
+        raise ValidationError(
+            f"{field} is too long", fields={field: f"must be at most {max_length} characters"}
+        )
+    return value
+
+
+def check_email(value: object, field: str = "email") -> str:
+    """An e-mail address: no control characters, a plausible ``local@domain``, bounded.
+
+    :raises ValidationError: naming ``field``; the message never repeats the value.
+    """
+    address = check_text(value, field, max_length=MAX_EMAIL_LENGTH, required=True)
+    local, _, _ = address.partition("@")
+    if not EMAIL_ADDRESS.fullmatch(address) or len(local) > MAX_EMAIL_LOCAL_LENGTH:
+        raise ValidationError(
+            "the email address is not valid",
+            fields={field: "not an email address (name@example.org)"},
+        )
+    return address
+
+
 # -- principals --------------------------------------------------------------------------------
 
 
 def check_principal_name(name: object, field: str = "name") -> str:
-    if not isinstance(name, str) or not PRINCIPAL_NAME.match(name):
+    if not isinstance(name, str) or not PRINCIPAL_NAME.fullmatch(name):
         raise ValidationError(
             f"{field} is not a valid name",
             fields={
@@ -90,8 +148,11 @@ def find_principal(name: str) -> Principal | None:
     return Principal.get_or_none(Principal.name == name)
 
 
-def _new_principal(kind: str, name: str, display_name: str, field: str) -> Principal:
+def _new_principal(
+    kind: str, name: str, display_name: str, field: str, display_field: str
+) -> Principal:
     check_principal_name(name, field)
+    check_text(display_name, display_field, max_length=MAX_DISPLAY_NAME_LENGTH)
     if find_principal(name) is not None:
         raise Conflict(
             f"the name {name!r} is already taken by a user or team", fields={field: "taken"}
@@ -114,11 +175,11 @@ def create_user(
     is_superuser: bool = False,
     actor: User | None = None,
 ) -> User:
+    if email is not None:
+        check_email(email, "email")
     password_hash = hash_password(password)
-    if email is not None and (not isinstance(email, str) or "@" not in email or len(email) > 320):
-        raise ValidationError("the email address is not valid", fields={"email": "not an email"})
     with write_transaction():
-        principal = _new_principal(PRINCIPAL_USER, name, display_name, "name")
+        principal = _new_principal(PRINCIPAL_USER, name, display_name, "name", "displayName")
         user = User.create(
             principal=principal,
             email=email,
@@ -214,8 +275,9 @@ def create_team(
     members: list[str] | None = None,
     actor: User | None = None,
 ) -> Team:
+    check_text(description, "description", max_length=MAX_DESCRIPTION_LENGTH)
     with write_transaction():
-        principal = _new_principal(PRINCIPAL_TEAM, slug, display_name, "slug")
+        principal = _new_principal(PRINCIPAL_TEAM, slug, display_name, "slug", "name")
         team = Team.create(principal=principal, description=description)
         for member in dict.fromkeys(members or []):
             Membership.create(team=team, user=get_user(member))
@@ -313,8 +375,11 @@ def hash_token(plaintext: str) -> str:
 def create_token(
     user: User, name: str, *, expires_at: dt.datetime | None = None, actor: User | None = None
 ) -> NewToken:
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise ValidationError("the token needs a name", fields={"name": "1-100 characters"})
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME_LENGTH:
+        raise ValidationError(
+            "the token needs a name", fields={"name": f"1-{MAX_TOKEN_NAME_LENGTH} characters"}
+        )
+    check_text(name, "name", max_length=MAX_TOKEN_NAME_LENGTH)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction():
         token = ApiToken.create(

@@ -24,10 +24,13 @@ from hub.oauth import (
     TokenError,
     authorization,
     digest,
+    error_sentence,
     exchange_code,
     lookup_profile,
+    redact,
     redirect_uri,
     resolve,
+    safe_error_code,
 )
 from hub.plugins import PluginRegistry
 from hub.providers import Provider
@@ -191,37 +194,36 @@ def finish(
     integration = _integration(transaction.integration_id)
     level = require_or_fail(user, integration)
     require_holder_access(integration, level)
+    verifier = transaction.get_secret("code_verifier")
+    secrets_of_flow = [args.get("state"), args.get("code"), verifier and verifier.reveal()]
     if "error" in args:
-        description = args.get("error_description", "")[:300]
-        reason = args["error"][:100]
+        code = safe_error_code(args["error"])
+        _failed_audit(
+            user, integration, "authorize", code, args.get("error_description"), secrets_of_flow
+        )
         raise CallbackFailed(
-            f"{integration.name}: the provider answered {reason}"
-            + (f" ({description})" if description else "")
-            + "; nothing was stored",
+            f"{integration.name}: the provider answered {error_sentence(code)}; nothing was stored",
             integration,
-            code="access_denied" if reason == "access_denied" else "oauth_failed",
+            code="access_denied" if code == "access_denied" else "oauth_failed",
         )
     provider = registry.provider(integration.provider)
     if provider is None:
         raise CallbackFailed(f"provider {integration.provider} is not installed", integration)
     client = resolve(provider, integration)
-    if "iss" in args and client.settings.issuer and args["iss"] != client.settings.issuer:
-        raise CallbackFailed(
-            "the answer came from another authorization server than the one asked (iss)",
-            integration,
-        )
+    _check_issuer(args.get("iss"), transaction, client, integration)
     code = args.get("code")
     if not code:
         raise CallbackFailed("the provider sent no authorization code", integration)
     try:
-        token = exchange_code(
-            client,
-            code,
-            transaction.get_secret("code_verifier")
-            and transaction.get_secret("code_verifier").reveal(),
-        )
+        token = exchange_code(client, code, verifier and verifier.reveal())
     except TokenError as exc:
-        raise CallbackFailed(f"{client.name} refused the code: {exc}", integration) from None
+        secret = client.client_secret.reveal() if client.client_secret else None
+        _failed_audit(
+            user, integration, "token", exc.error, exc.description, [*secrets_of_flow, secret]
+        )
+        raise CallbackFailed(
+            f"{client.name} refused the code: {error_sentence(exc.error)}", integration
+        ) from None
     except HubError as exc:
         raise CallbackFailed(exc.message, integration) from None
 
@@ -232,6 +234,51 @@ def finish(
     connection = _save(integration, user, transaction.holder, client, token, profile)
     notify("hub_connection_connected", integration, connection, user)
     return Connected(integration, connection, transaction.return_to)
+
+
+def _check_issuer(
+    iss: str | None, transaction: OAuthTransaction, client: OAuthClient, integration: Integration
+) -> None:
+    """RFC 9207: the ``iss`` of the answer must be the issuer this flow was started with (kept
+    in the transaction, so a setting changed meanwhile cannot redirect it), and must be there
+    at all when the provider declares that its server sends it."""
+    expected = transaction.issuer
+    if iss is None:
+        if client.settings.iss_parameter_supported:
+            raise CallbackFailed(
+                "the answer did not say which authorization server sent it (iss is missing)",
+                integration,
+            )
+        return
+    if expected and iss != expected:
+        raise CallbackFailed(
+            "the answer came from another authorization server than the one asked (iss)",
+            integration,
+        )
+
+
+def _failed_audit(
+    user: User,
+    integration: Integration,
+    stage: str,
+    code: str,
+    description: str | None,
+    secrets: list[str | None],
+) -> None:
+    """Keep the provider's own words for administrators (the audit log), secrets removed."""
+    with write_transaction():
+        audit.record(
+            "connection.connect_failed",
+            actor=user.principal_id,
+            target_type="integration",
+            target_id=integration.id,
+            integration=integration,
+            details={
+                "stage": stage,
+                "error": safe_error_code(code),
+                "description": redact(description, secrets),
+            },
+        )
 
 
 def require_or_fail(user: User, integration: Integration) -> str:

@@ -13,10 +13,13 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
 from oauthlib.common import add_params_to_uri
@@ -37,13 +40,66 @@ TRANSACTION_LIFETIME = dt.timedelta(minutes=10)
 
 
 class TokenError(Exception):
-    """The token endpoint answered with an OAuth error (``invalid_grant``, ...)."""
+    """The token endpoint answered with an OAuth error (``invalid_grant``, ...).
+
+    ``description`` is the provider's own text: it may echo the request, secrets included, so
+    it is never shown to users nor put in the exception's text (:func:`error_sentence`,
+    :func:`redact`).
+    """
 
     def __init__(self, error: str, description: str | None, status: int | None) -> None:
         self.error = error
         self.description = description
         self.status = status
-        super().__init__(f"{error}: {description}" if description else error)
+        super().__init__(safe_error_code(error))
+
+
+# -- provider errors, as people see them (SECURITY 34) -----------------------------------------
+
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+#: What an OAuth error code means, for the user in front of the page (RFC 6749 4.1.2.1, 5.2;
+#: OpenID Connect Core 3.1.2.6).
+ERROR_SENTENCES: Mapping[str, str] = MappingProxyType(
+    {
+        "access_denied": "access was declined at the provider",
+        "invalid_request": "the provider found the request malformed",
+        "invalid_client": "the provider did not accept the OAuth client (check its id and secret)",
+        "invalid_grant": "the provider no longer accepts this grant (expired, used or revoked)",
+        "unauthorized_client": "the OAuth client is not allowed to do this at the provider",
+        "unsupported_grant_type": "the provider does not support this kind of grant",
+        "unsupported_response_type": "the provider does not support this kind of sign-in",
+        "invalid_scope": "the provider does not accept the requested scopes",
+        "server_error": "the provider had an internal error",
+        "temporarily_unavailable": "the provider is temporarily unavailable",
+        "login_required": "signing in at the provider is required",
+        "consent_required": "consent at the provider is required",
+        "interaction_required": "the provider needs you to act in its pages",
+    }
+)
+
+
+def safe_error_code(code: object) -> str:
+    """The provider's error code if it looks like one, else ``provider_error``."""
+    text = str(code) if code is not None else ""
+    return text if _ERROR_CODE.match(text) else "provider_error"
+
+
+def error_sentence(code: object) -> str:
+    """``code (sentence)``: what a user is told of a provider's OAuth error — never the
+    provider's own description."""
+    safe = safe_error_code(code)
+    return f"{safe} ({ERROR_SENTENCES.get(safe, 'the provider refused')})"
+
+
+def redact(text: str | None, secrets: Iterable[str | None], limit: int = 1000) -> str | None:
+    """``text`` with every occurrence of each secret (as sent, and as form- or URL-encoded)
+    replaced by ``[redacted]``: for provider text kept for administrators."""
+    if text is None:
+        return None
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        for form in {secret, quote_plus(secret), quote(secret, safe="")}:
+            text = text.replace(form, "[redacted]")
+    return text[:limit]
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,9 @@ class OAuth2Settings:
     revoke_url: str | None = None  # None: the provider has no revocation
     revoke_method: Literal["POST", "DELETE"] = "POST"
     issuer: str | None = None  # expected ``iss`` on the callback (RFC 9207)
+    # The authorization server always sends ``iss`` (RFC 9207's
+    # authorization_response_iss_parameter_supported): a callback without it is refused.
+    iss_parameter_supported: bool = False
     default_token_lifetime: int | None = 3600  # seconds, when ``expires_in`` is missing
     reauth_hint: str | None = (
         None  # why this provider ends grants, told to users who must reconnect
@@ -127,6 +130,7 @@ OVERRIDABLE: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
         "oauth2.refresh_auth": ("choice", TOKEN_AUTH_MODES),
         "oauth2.revoke_method": ("choice", REVOKE_METHODS),
         "oauth2.pkce": ("boolean", ()),
+        "oauth2.iss_parameter_supported": ("boolean", ()),
         "oauth2.issuer": ("url", ()),
         "oauth2.revoke_url": ("url", ()),
         "profile.path": ("choice", ()),

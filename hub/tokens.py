@@ -22,7 +22,17 @@ from hub.db import is_postgres, utcnow, write_transaction
 from hub.errors import ReauthRequired, UpstreamFailed, UpstreamTimeout
 from hub.events import notify
 from hub.models import Connection, Integration, User
-from hub.oauth import OAuthClient, Profile, TokenError, expires_at, refresh, resolve
+from hub.oauth import (
+    OAuthClient,
+    Profile,
+    TokenError,
+    error_sentence,
+    expires_at,
+    redact,
+    refresh,
+    resolve,
+    safe_error_code,
+)
 from hub.providers import Provider
 
 log = logging.getLogger(__name__)
@@ -128,7 +138,8 @@ def ensure_fresh(
                 if exc.error in REAUTH_ERRORS:
                     outcome = _grant_lost(provider, current, integration, exc.error, actor)
                 else:
-                    outcome = _failed(current, f"the provider refused: {exc}")
+                    outcome = _failed(current, f"the provider refused: {error_sentence(exc.error)}")
+                _refusal_audit(current, integration, client, refresh_token, exc, actor)
                 event = "hub_connection_refresh_failed"
             except (UpstreamFailed, UpstreamTimeout) as exc:
                 outcome = _failed(current, exc.message)
@@ -150,6 +161,31 @@ def ensure_fresh(
     if outcome is not None:
         raise outcome
     return current
+
+
+def _refusal_audit(
+    connection: Connection,
+    integration: Integration,
+    client: OAuthClient,
+    refresh_token: Secret,
+    exc: TokenError,
+    actor: User | None,
+) -> None:
+    """The provider's own words on a refused refresh, for administrators only (the audit log),
+    with the refresh token and the client secret taken out (SECURITY 34)."""
+    secret = client.client_secret.reveal() if client.client_secret else None
+    audit.record(
+        "connection.refresh_refused",
+        actor=actor.principal_id if actor else None,
+        target_type="connection",
+        target_id=connection.id,
+        integration=integration,
+        details={
+            "holder": connection.holder,
+            "error": safe_error_code(exc.error),
+            "description": redact(exc.description, [refresh_token.reveal(), secret]),
+        },
+    )
 
 
 def _grant_lost(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json as jsonlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,21 +60,22 @@ class Upstream:
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
-        self.answers: dict[str, Answer] = {}
+        self.answers: dict[str, Answer | Callable[[Seen], Answer]] = {}
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
             def handle_one(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                upstream.seen.append(
-                    Seen(
-                        self.command,
-                        self.path,
-                        dict(self.headers.items()),
-                        self.rfile.read(length) if length else b"",
-                    )
+                seen = Seen(
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    self.rfile.read(length) if length else b"",
                 )
+                upstream.seen.append(seen)
                 answer = upstream.answers.get(self.path.split("?", 1)[0], Answer(404))
+                if callable(answer):
+                    answer = answer(seen)
                 time.sleep(answer.delay)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -102,6 +103,10 @@ class Upstream:
             kwargs["body"] = jsonlib.dumps(json).encode()
             kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
         self.answers[f"/base/{path}"] = Answer(**kwargs)
+
+    def answer_with(self, path: str, make: Callable[[Seen], Answer]) -> None:
+        """Answer ``/base/{path}`` with what ``make`` returns for the request (an echo)."""
+        self.answers[f"/base/{path}"] = make
 
     def received(self, secret: str) -> bool:
         """Whether any request carried ``secret``."""

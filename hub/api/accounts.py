@@ -18,7 +18,7 @@ from hub.models import PRINCIPAL_TEAM, PRINCIPAL_USER, ApiToken, Principal, Team
 
 
 class TokenCreate(ApiModel):
-    name: str = pydantic.Field(min_length=1, max_length=100)
+    name: str = pydantic.Field(min_length=1, max_length=accounts.MAX_TOKEN_NAME_LENGTH)
     expires_in_days: int | None = pydantic.Field(default=None, ge=1, le=3650)
 
     def create(self, user: User) -> accounts.NewToken:
@@ -31,8 +31,8 @@ class TokenCreate(ApiModel):
 class UserCreate(ApiModel):
     name: str
     password: str
-    email: str | None = pydantic.Field(default=None, max_length=320)
-    display_name: str = pydantic.Field(default="", max_length=200)
+    email: str | None = pydantic.Field(default=None, max_length=accounts.MAX_EMAIL_LENGTH)
+    display_name: str = pydantic.Field(default="", max_length=accounts.MAX_DISPLAY_NAME_LENGTH)
     is_superuser: bool = False
 
     def create(self, actor: User) -> User:
@@ -48,8 +48,8 @@ class UserCreate(ApiModel):
 
 class TeamCreate(ApiModel):
     slug: str
-    name: str = pydantic.Field(default="", max_length=200)
-    description: str = pydantic.Field(default="", max_length=2000)
+    name: str = pydantic.Field(default="", max_length=accounts.MAX_DISPLAY_NAME_LENGTH)
+    description: str = pydantic.Field(default="", max_length=accounts.MAX_DESCRIPTION_LENGTH)
     members: list[str] = pydantic.Field(default_factory=list, max_length=500)
 
     def create(self, actor: User) -> Team:

@@ -61,6 +61,15 @@ def hub_register_providers() -> list[Provider]:
                     overrides="oauth2.issuer",
                 ),
                 Setting(
+                    "issRequired",
+                    "The authorization server always sends iss (RFC 9207)",
+                    type="boolean",
+                    default=False,
+                    help="refuse a callback without iss, as its metadata says "
+                    "authorization_response_iss_parameter_supported",
+                    overrides="oauth2.iss_parameter_supported",
+                ),
+                Setting(
                     "apiKeyHeader",
                     "Header that carries the API key",
                     type="header",
