@@ -19,6 +19,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 import click
 import requests
 
+from hub.addresses import origin as origin_of
 from hub.config import settings
 from hub.crypto import Secret
 from hub.errors import ValidationError
@@ -249,4 +250,8 @@ def register_client(
     public_url = hub["PUBLIC_URL"]
     click.echo(report)
     click.echo(f"The hub's redirect URI is {public_url}/oauth2/callback.")
-    click.echo("Give the hub the same client: HUB_POWERFOLDER_CLIENT_ID / _CLIENT_SECRET.")
+    click.echo("Give the hub the same client: HUB_POWERFOLDER_CLIENT_ID / _CLIENT_SECRET,")
+    click.echo(
+        f"and approve this server for it: HUB_POWERFOLDER_CLIENT_ORIGINS={origin_of(server)} "
+        "(comma-separated, one origin per server)."
+    )

@@ -115,6 +115,7 @@ def test_success_is_reported_with_the_redirect_uri_and_no_secret(run, requests_m
 
     assert "Stored OAuth client 'hub-client' on https://pf.example.org." in result.output
     assert "https://hub.example.org/oauth2/callback" in result.output
+    assert "HUB_POWERFOLDER_CLIENT_ORIGINS=https://pf.example.org " in result.output
     assert no_secret_in(result)
 
 
