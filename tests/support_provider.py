@@ -9,7 +9,7 @@ from hub import hookimpl
 from hub.context import ProviderContext
 from hub.errors import UpstreamFailed
 from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
-from hub.providers import OAuth2Settings, Provider, Service
+from hub.providers import OAuth2Settings, Provider, Service, Setting
 
 API = "https://files.example.org"
 
@@ -75,6 +75,11 @@ def hub_register_providers() -> list[Provider]:
             ),
             endpoints={"api": API},
             api_endpoint="api",
+            settings=(
+                # Plugin code could build a host from this: it is declared a destination.
+                Setting("region", "Region", default="eu", destination=True),
+                Setting("label", "Label", default=""),
+            ),
             services=(
                 Service("files", "Files", browse=browse, download=download),
                 Service("archive", "Archive"),

@@ -16,6 +16,7 @@ from hub import accounts, create_app
 from hub.db import database
 from hub.models import AuditEvent, Connection, Integration
 
+from .conftest import PASSWORD
 from .hostile import Upstream
 
 HUB_SECRET = "hub-wide-google-secret"
@@ -336,6 +337,26 @@ def test_an_edit_sharee_cannot_move_a_self_hosted_server(make_user, login, mallo
     assert server.status_code == 403 and "settings.serverUrl" in server.json["error"]["fields"]
     assert token_path.status_code == 403
     assert "settings.tokenPath" in token_path.json["error"]["fields"]
+
+
+def test_a_setting_a_plugin_declares_a_destination_needs_manage(
+    files_app, files_client, files_integration, make_user
+):
+    make_user("mallory")
+    ref = files_integration
+    files_client.put(f"/api/integrations/{ref}/shares/mallory", json={"access": "edit"})
+    mallory = files_app.test_client()
+    mallory.post("/api/login", json={"username": "mallory", "password": PASSWORD})
+
+    region = mallory.patch(
+        f"/api/integrations/{files_integration}", json={"settings": {"region": "us"}}
+    )
+    label = mallory.patch(
+        f"/api/integrations/{files_integration}", json={"settings": {"label": "x"}}
+    )
+
+    assert region.status_code == 403 and "settings.region" in region.json["error"]["fields"]
+    assert label.status_code == 200, label.json
 
 
 def test_an_edit_sharee_still_renames_and_changes_headers(mallory, shared_api):
