@@ -12,7 +12,7 @@ import peewee
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hub import audit
+from hub import audit, sessions
 from hub.db import Prepared, database, instance, utcnow, width, write_transaction
 from hub.errors import Conflict, NotFound, RateLimited, ValidationError
 from hub.models import (
@@ -209,12 +209,12 @@ def get_user(name: str) -> User:
 
 
 def set_password(user: User, password: str, actor: User | None = None) -> None:
-    """Give the user a new password; every session they have open ends."""
+    """Give the user a new password; every session they have open ends (API tokens stay)."""
     password_hash = hash_password(password)
     with write_transaction():
         user.password_hash = password_hash
-        user.session_epoch += 1
-        user.save()
+        user.save(only=[User.password_hash])
+        sessions.end_all(user)
         audit.record(
             "user.password.set",
             actor=actor.principal_id if actor else None,
@@ -240,6 +240,8 @@ def set_active(user: User, active: bool, actor: User | None = None) -> None:
             )
         user.is_active = active
         user.save(only=[User.is_active])
+        if not active:
+            sessions.end_all(user)  # reactivating later revives none of them
         audit.record(
             "user.activate" if active else "user.deactivate",
             actor=actor.principal_id if actor else None,
@@ -410,25 +412,6 @@ _TOKEN_LOOKUP = Prepared(
     ),
     parameters=1,
 )
-
-
-# Every request of a browser session runs this one (hub.auth's session loader).
-_USER_LOOKUP = Prepared(
-    lambda principal_id: (
-        User.select(User, Principal).join(Principal).where(User.principal == principal_id).limit(1)
-    ),
-    parameters=1,
-)
-
-
-def user_by_id(principal_id: int) -> User | None:
-    """The user whose principal id this is, with the principal loaded; None when there is none."""
-    rows = _USER_LOOKUP.rows(principal_id)
-    if not rows:
-        return None
-    user = instance(User, rows[0])
-    user.__rel__["principal"] = instance(Principal, rows[0], width(User))
-    return user
 
 
 def user_for_token(plaintext: str) -> tuple[User, ApiToken] | None:

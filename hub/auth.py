@@ -5,6 +5,15 @@ calls by refusing the body types an HTML form can send (unless an ``X-CSRFToken`
 along) — everything else needs a CORS preflight, which the hub never grants — and by refusing a
 foreign ``Origin``. Session cookies are ``SameSite=Lax`` on top.
 Token-authenticated calls carry no ambient credentials and need no CSRF check.
+
+A request that carries both a session cookie and ``Authorization: Bearer`` is the token's: an
+explicit credential speaks for the request, not the cookie the browser adds to every request
+(which is also why such calls skip the CSRF check). An invalid token is 401 even when the
+cookie's session is valid — never a silent fall-back to the session's user.
+
+The session cookie carries the key of a server-side session (:mod:`hub.sessions`); the flask-login
+id *is* that key, so the session cookie and a "remember me" cookie (which the hub never sets)
+both lead to a live session row or to nobody.
 """
 
 from __future__ import annotations
@@ -20,9 +29,9 @@ from flask_wtf.csrf import CSRFProtect, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError as CSRFTokenInvalid
 
-from hub import accounts
+from hub import accounts, sessions
 from hub.errors import Forbidden, HubError, NotAuthenticated
-from hub.models import User
+from hub.models import User, UserSession
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -38,10 +47,20 @@ class CSRFFailed(HubError):
 
 
 class SessionUser:
-    """The flask-login face of a :class:`User` (``get_id`` carries the session epoch)."""
+    """The flask-login face of a :class:`User`. Signed in with a browser session it carries the
+    session's key (``get_id``: what flask-login keeps in the cookie) and row; with an API token,
+    neither."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(
+        self,
+        user: User,
+        *,
+        session_key: str | None = None,
+        session: UserSession | None = None,
+    ) -> None:
         self.user = user
+        self.session_key = session_key
+        self.session = session
 
     is_authenticated = True
     is_anonymous = False
@@ -50,8 +69,8 @@ class SessionUser:
     def is_active(self) -> bool:
         return self.user.is_active
 
-    def get_id(self) -> str:
-        return f"{self.user.principal_id}:{self.user.session_epoch}"
+    def get_id(self) -> str | None:
+        return self.session_key
 
 
 def init_app(app: Flask) -> None:
@@ -63,33 +82,43 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_session_user(session_id: str) -> SessionUser | None:
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
-        return None  # an explicit token speaks for the request, not the ambient cookie
-    principal_id, _, epoch = session_id.partition(":")
-    if not principal_id.isdigit() or not epoch.isdigit():
-        return None
-    user = accounts.user_by_id(int(principal_id))
-    if user is None or user.session_epoch != int(epoch) or not user.is_active:
+def _load_session_user(session_key: str) -> SessionUser | None:
+    if _bearer_credentials(request) is not None:
+        # An explicit token speaks for the request, not the ambient cookie: the token's user,
+        # or nobody when the token is not valid.
+        return _load_token_user(request)
+    record = sessions.find(session_key)
+    if record is None:
         return None
     g.auth_method = "session"
-    return SessionUser(user)
+    return SessionUser(record.user, session_key=session_key, session=record)
 
 
 @login_manager.request_loader
 def _load_token_user(req: Any) -> SessionUser | None:
-    header = req.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        return None
-    found = accounts.user_for_token(credentials.strip())
+    if "hub_token_user" in g:  # the session loader already checked this request's token
+        return g.hub_token_user
+    credentials = _bearer_credentials(req)
+    found = accounts.user_for_token(credentials) if credentials else None
+    loaded = None
     if found is None:
-        g.bad_token = True
+        g.bad_token = credentials is not None  # sent, but unknown, expired, revoked or empty
+    else:
+        user, token = found
+        g.auth_method = "token"
+        g.api_token = token
+        loaded = SessionUser(user)
+    g.hub_token_user = loaded
+    return loaded
+
+
+def _bearer_credentials(req: Any) -> str | None:
+    """The credentials of an ``Authorization: Bearer`` header (empty when it has none); None
+    without such a header. Whoever sends one has the token decide, and skips the CSRF check."""
+    scheme, _, credentials = req.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
         return None
-    user, token = found
-    g.auth_method = "token"
-    g.api_token = token
-    return SessionUser(user)
+    return credentials.strip()
 
 
 @login_manager.unauthorized_handler
@@ -143,7 +172,7 @@ def superuser_only(view: Callable[..., Any]) -> Callable[..., Any]:
 def _check_api_csrf() -> None:
     if not request.path.startswith("/api/") or request.method in SAFE_METHODS:
         return
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+    if _bearer_credentials(request) is not None:
         return
     origin = request.headers.get("Origin")
     if origin and origin != "null" and not _same_origin(origin):

@@ -21,7 +21,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from hub import accounts, migrations
+from hub import accounts, migrations, sessions
 from hub.app import build_registry, create_app
 from hub.config import as_bool, private_addresses
 from hub.config import settings as hub_settings
@@ -322,6 +322,15 @@ def users_set_password(name: str, password_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\r\n")
     run_database(lambda: accounts.set_password(accounts.get_user(name), password))
     click.echo(f"Password changed for {name}")
+
+
+@users.command("sign-out")
+@click.argument("name")
+@with_appcontext
+def users_sign_out(name: str) -> None:
+    """End every browser session of a user (their API tokens keep working)."""
+    ended = run_database(lambda: sessions.sign_out_everywhere(accounts.get_user(name), actor=None))
+    click.echo(f"Signed {name} out everywhere: {ended} session(s) ended")
 
 
 @cli.group()

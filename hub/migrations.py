@@ -58,6 +58,13 @@ def _initial(db: peewee.Database, migrator: SchemaMigrator) -> None:
     db.create_tables(models.MODELS)
 
 
+@migration(2, "server-side sessions")
+def _server_side_sessions(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    # A database made before this migration has no user_session table; on a fresh one the
+    # initial schema above already made it (create_tables skips a table that exists).
+    db.create_tables([models.UserSession])
+
+
 @migration(3, "approved origins of hub-wide OAuth clients")
 def _approved_origins(db: peewee.Database, migrator: SchemaMigrator) -> None:
     # Migration 1 builds today's models, so a database made since has the column already.

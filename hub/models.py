@@ -89,7 +89,7 @@ class User(BaseModel):
     password_hash = peewee.CharField(max_length=255)
     is_superuser = peewee.BooleanField(default=False)
     is_active = peewee.BooleanField(default=True)
-    # Bumped when the password changes: every older session stops working.
+    # No longer read: sessions are UserSession rows since migration 2 (kept, not dropped).
     session_epoch = peewee.IntegerField(default=0)
 
     @property
@@ -136,6 +136,18 @@ class ApiToken(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
     last_used_at = peewee.DateTimeField(null=True)
     expires_at = peewee.DateTimeField(null=True)
+
+
+class UserSession(BaseModel):
+    """A signed-in browser session. The session cookie carries a random key; only its SHA-256 is
+    kept, so ending a session is deleting its row, and a copy of the cookie dies with it."""
+
+    user = peewee.ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    key_hash = peewee.CharField(max_length=64, unique=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    # Touched at most every few minutes (hub.sessions), not on every request.
+    last_seen_at = peewee.DateTimeField(default=utcnow)
+    user_agent = peewee.CharField(max_length=200, null=True)
 
 
 class Integration(BaseModel):
@@ -257,6 +269,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     Team,
     Membership,
     ApiToken,
+    UserSession,
     Integration,
     Connection,
     Share,

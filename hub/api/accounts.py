@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify
 
 from hub import accounts
 from hub.api import render
+from hub.api.session import sign_out_everywhere
 from hub.api.validation import ApiModel, PageQuery, body, page, query
 from hub.auth import current, signed_in, superuser_only
 from hub.db import utcnow
@@ -135,6 +136,14 @@ def register(api: Blueprint) -> None:
         user = accounts.get_user(name)
         data = render.user(user, private=caller.is_superuser or caller.id == user.id)
         return jsonify(data)
+
+    @api.delete("/users/<name>/sessions")
+    @superuser_only
+    def end_user_sessions(name: str) -> tuple[str, int]:
+        """Sign a user out everywhere: end every browser session they have (administrators
+        only; their API tokens stay)."""
+        sign_out_everywhere(accounts.get_user(name), actor=current())
+        return "", 204
 
     # -- teams ----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.db import isoformat
-from hub.models import ApiToken, Membership, Principal, Team, User
+from hub.models import ApiToken, Membership, Principal, Team, User, UserSession
 
 
 def user(row: User, *, private: bool = True) -> dict[str, Any]:
@@ -61,6 +61,17 @@ def token(row: ApiToken) -> dict[str, Any]:
         "createdAt": isoformat(row.created_at),
         "lastUsedAt": isoformat(row.last_used_at),
         "expiresAt": isoformat(row.expires_at),
+    }
+
+
+def session(row: UserSession, current: UserSession | None = None) -> dict[str, Any]:
+    """A browser session (never its key); ``current`` marks the one of the calling browser."""
+    return {
+        "id": row.id,
+        "createdAt": isoformat(row.created_at),
+        "lastSeenAt": isoformat(row.last_seen_at),
+        "userAgent": row.user_agent,
+        "current": current is not None and current.id == row.id,
     }
 
 

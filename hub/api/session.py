@@ -1,16 +1,21 @@
-"""Sign-in for API clients and the browser: ``/api/login``, ``/api/logout``, ``/api/me``."""
+"""Sign-in for API clients and the browser: ``/api/login``, ``/api/logout``, ``/api/me`` and the
+caller's sessions (``/api/me/sessions``)."""
 
 from __future__ import annotations
 
 import pydantic
-from flask import Blueprint, Response, current_app, jsonify, request, session
-from flask_login import login_user, logout_user
+from flask import Blueprint, Response, current_app, g, jsonify, request, session
+from flask_login import current_user, login_user, logout_user
 
-from hub import accounts
+from hub import accounts, sessions
 from hub.api import render
-from hub.api.validation import ApiModel, body
+from hub.api.validation import ApiModel, PageQuery, body, page, query
 from hub.auth import SessionUser, current, signed_in
 from hub.errors import NotAuthenticated
+from hub.models import UserSession
+
+# Where flask-login keeps the id of the signed-in user: for the hub, the session's key.
+SESSION_KEY = "_user_id"
 
 
 class LoginRequest(ApiModel):
@@ -31,9 +36,26 @@ def sign_in(username: str, password: str) -> accounts.User:
     )
     if user is None:
         raise NotAuthenticated("the username or password is wrong", code="invalid_credentials")
+    sessions.end(session.get(SESSION_KEY))  # this browser's earlier session, if any
     session.clear()  # no fixation: a fresh session for the new identity
-    login_user(SessionUser(user))
+    key, record = sessions.start(user, request.user_agent.string)
+    login_user(SessionUser(user, session_key=key, session=record))
     return user
+
+
+def sign_out() -> None:
+    """End this browser's session: its server-side row (so a saved copy of the cookie is refused
+    too), then the cookie's contents. Other browsers of the same user stay signed in."""
+    sessions.end(session.get(SESSION_KEY))
+    logout_user()
+    session.clear()
+
+
+def sign_out_everywhere(user: accounts.User, actor: accounts.User) -> None:
+    """End every session of ``user``; when that includes the caller's, clear its cookie too."""
+    sessions.sign_out_everywhere(user, actor=actor)
+    if g.get("auth_method") == "session" and actor.principal_id == user.principal_id:
+        sign_out()
 
 
 def register(api: Blueprint) -> None:
@@ -47,8 +69,7 @@ def register(api: Blueprint) -> None:
     @api.post("/logout")
     def logout() -> tuple[str, int]:
         """End the browser session."""
-        logout_user()
-        session.clear()
+        sign_out()
         return "", 204
 
     @api.get("/me")
@@ -56,6 +77,25 @@ def register(api: Blueprint) -> None:
     def me() -> Response:
         """The signed-in user, with their teams."""
         return jsonify(_me(current()))
+
+    @api.get("/me/sessions")
+    @signed_in
+    @query(PageQuery)
+    def list_sessions(params: PageQuery) -> Response:
+        """The caller's browser sessions, newest first (never their keys)."""
+        this = getattr(current_user, "session", None)
+        rows = sessions.live(current())
+        return jsonify(
+            page(rows, UserSession.id, params, lambda s: render.session(s, this), newest_first=True)
+        )
+
+    @api.delete("/me/sessions")
+    @signed_in
+    def end_sessions() -> tuple[str, int]:
+        """Sign out everywhere: end every browser session of the caller (tokens stay)."""
+        user = current()
+        sign_out_everywhere(user, actor=user)
+        return "", 204
 
 
 def _me(user: accounts.User) -> dict:

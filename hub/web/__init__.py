@@ -23,7 +23,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from hub.auth import optional_current
@@ -149,5 +149,7 @@ def login() -> str | Response | tuple[str, int]:
 
 @web.post("/logout")
 def logout() -> Response:
-    logout_user()
+    from hub.api.session import sign_out
+
+    sign_out()
     return redirect(url_for("web.login"))

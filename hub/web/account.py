@@ -1,16 +1,19 @@
-"""The account page: who you are, your teams, and your API tokens (shown once, revocable)."""
+"""The account page: who you are, your teams, your API tokens (shown once, revocable) and where
+you are signed in (with "sign out everywhere")."""
 
 from __future__ import annotations
 
 from flask import request
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from hub import accounts
+from hub import accounts, sessions
 from hub.api import render
 from hub.api.accounts import TokenCreate
+from hub.api.session import sign_out_everywhere
 from hub.api.validation import parse
 from hub.errors import HubError
-from hub.models import ApiToken, User
+from hub.models import ApiToken, User, UserSession
 from hub.web import done, failed, form_errors, page, render_page, web
 
 EXPIRY_CHOICES = [
@@ -24,9 +27,12 @@ EXPIRY_CHOICES = [
 
 def _account_page(user: User, **context: object) -> str:
     tokens = ApiToken.select().where(ApiToken.user == user).order_by(ApiToken.created_at.desc())
+    this = getattr(current_user, "session", None)
+    open_sessions = sessions.live(user).order_by(UserSession.last_seen_at.desc())
     return render_page(
         "account.html",
         tokens=[render.token(t) for t in tokens],
+        sessions=[render.session(s, this) for s in open_sessions],
         teams=render.memberships_of(user),
         expiry_choices=EXPIRY_CHOICES,
         **context,
@@ -63,3 +69,11 @@ def revoke_token(user: User, token_id: int) -> Response:
     except HubError as exc:
         return failed(exc, "web.account")
     return done("The token was revoked; programs using it can no longer sign in.", "web.account")
+
+
+@web.post("/account/sessions/end")
+@page
+def end_sessions(user: User) -> Response:
+    """Sign out everywhere: every browser of this user, this one included, must sign in again."""
+    sign_out_everywhere(user, actor=user)
+    return done("You were signed out everywhere; your API tokens still work.", "web.login")

@@ -11,7 +11,7 @@ from typing import Any
 from flask import request, url_for
 from werkzeug.wrappers import Response
 
-from hub import accounts
+from hub import accounts, sessions
 from hub.addresses import redirect_uri
 from hub.api import render
 from hub.api.accounts import MemberPut, TeamCreate, UserCreate
@@ -23,6 +23,7 @@ from hub.api.providers import (
     registry,
     store_credentials,
 )
+from hub.api.session import sign_out_everywhere
 from hub.api.validation import parse
 from hub.clients import (
     approved_origins,
@@ -108,6 +109,7 @@ def _user_page(subject: User, **context: Any) -> str:
         "admin_user.html",
         subject=render.user(subject),
         teams=render.memberships_of(subject),
+        open_sessions=sessions.live(subject).count(),
         **context,
     )
 
@@ -144,6 +146,18 @@ def admin_set_active(user: User, name: str) -> Response:
         return failed(exc, "web.admin_user", name=name)
     message = f"{name} can sign in again." if active else f"{name} can no longer sign in."
     return done(message, "web.admin_user", name=name)
+
+
+@web.post("/admin/users/<name>/sessions/end")
+@admin_page
+def admin_end_sessions(user: User, name: str) -> Response:
+    subject = accounts.get_user(name)
+    sign_out_everywhere(subject, actor=user)
+    return done(
+        f"{name} was signed out everywhere; their API tokens still work.",
+        "web.admin_user",
+        name=name,
+    )
 
 
 # -- teams -------------------------------------------------------------------------------------
