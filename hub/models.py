@@ -238,6 +238,8 @@ class ProviderCredential(BaseModel):
     provider = peewee.CharField(max_length=64, unique=True)
     client_id = peewee.TextField()
     client_secret = EncryptedField(null=True)
+    # Origins besides the provider's own this client may be sent to (hub.clients).
+    approved_origins = JSONField(null=True)
     updated_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
     updated_at = peewee.DateTimeField(default=utcnow)
 
@@ -250,8 +252,6 @@ class AuditEvent(BaseModel):
     target_id = peewee.CharField(max_length=128, null=True)
     integration = peewee.ForeignKeyField(Integration, null=True, on_delete="SET NULL")
     details = JSONField(default=dict)
-    # Origins besides the provider's own this client may be sent to (hub.clients).
-    approved_origins = JSONField(null=True)
     remote_addr = peewee.CharField(max_length=64, null=True)
 
 
