@@ -12,7 +12,7 @@ from flask import current_app
 
 from hub import audit
 from hub.access import can_own
-from hub.accounts import find_principal
+from hub.accounts import CONTROL_CHARACTERS, find_principal
 from hub.addresses import (
     URL_COLUMNS,
     destination_fields,
@@ -29,9 +29,10 @@ from hub.models import AUTH_TYPES, CONNECTION_MODES, Connection, Integration, Pr
 from hub.netguard import check_url
 from hub.providers import Provider
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
-SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 scope-token
+# Whole-string patterns (fullmatch): "$" would let a final newline through.
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+CONTROL = CONTROL_CHARACTERS
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 scope-token
 OAUTH_ONLY = ("auth_uri", "token_uri", "client_id", "client_secret", "scope")
 # Columns an API caller may set, by their camelCase names.
 FIELD_NAMES = {
@@ -111,7 +112,7 @@ def validate(values: dict[str, Any]) -> tuple[dict[str, Any], Provider]:
     if not name or CONTROL.search(name):
         problems.add("name", "must be 1-200 characters without control characters")
     values["name"] = name
-    if not SLUG.match(values["slug"] or ""):
+    if not SLUG.fullmatch(values["slug"] or ""):
         problems.add(
             "slug",
             "use 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit",
@@ -139,7 +140,7 @@ def validate(values: dict[str, Any]) -> tuple[dict[str, Any], Provider]:
     for column in ("client_id", "scope"):
         if values.get(column) is not None and CONTROL.search(values[column]):
             problems.add(FIELD_NAMES[column], "must not contain control characters")
-    if values.get("scope") and not all(SCOPE_TOKEN.match(t) for t in values["scope"].split()):
+    if values.get("scope") and not all(SCOPE_TOKEN.fullmatch(t) for t in values["scope"].split()):
         problems.add("scope", "space-separated scope tokens of printable ASCII")
     values["headers"] = (
         problems.check("headers", validate_headers, values["headers"], registry().header_variables)

@@ -261,3 +261,38 @@ def test_the_account_token_form_shows_the_field_at_fault(login, alice, in_db):
     assert answer.status_code == 400
     assert "control characters" in field_error(answer.get_data(as_text=True), "name")
     assert in_db(ApiToken.select().count) == 0
+
+
+# -- integrations: names, slugs, scopes --------------------------------------------------------
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=IDS)
+def test_post_integrations_refuses_a_control_character_in_the_name(login, alice, control):
+    client = login("alice")
+
+    created = client.post(
+        "/api/integrations",
+        json={
+            "name": f"Team{control}Drive",
+            "slug": "drive",
+            "apiBaseUri": "https://api.example.org",
+        },
+    )
+
+    assert created.status_code == 400, created.json
+    assert "name" in created.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "field, value", [("slug", "drive\n"), ("scope", "files:read\x85"), ("clientId", "c\u2028")]
+)
+def test_post_integrations_refuses_a_final_newline_or_control_in_ids(login, alice, field, value):
+    client = login("alice")
+    body = {"name": "Drive", "slug": "drive", "authType": "oauth2"}
+    body |= {"authUri": "https://a.example.org/a", "tokenUri": "https://a.example.org/t"}
+    body |= {"clientId": "c", "apiBaseUri": "https://api.example.org", field: value}
+
+    created = client.post("/api/integrations", json=body)
+
+    assert created.status_code == 400, created.json
+    assert field in created.json["error"]["fields"]
