@@ -16,6 +16,7 @@ import peewee
 from hub.accounts import team_ids_of
 from hub.db import Prepared, instance, width
 from hub.errors import Forbidden, NotFound
+from hub.ids import parse_id
 from hub.models import ACCESS_LEVELS, Integration, Membership, Principal, Share, User
 
 RANK = {level: rank for rank, level in enumerate(ACCESS_LEVELS, start=1)}
@@ -99,7 +100,12 @@ def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
     with less than ``need``. One query, whatever the caller's teams and shares (the same rules
     as :func:`levels_for`, in SQL)."""
     key = parse_ref(ref)
-    rows = [] if key is None else _FIND[len(key) - 1].rows(user.principal_id, *key)
+    if key is None:
+        raise NotFound(
+            f"no integration {ref!r} that you can see",
+            fields={"ref": "neither an id (1 to 2^63-1) nor a natural id owner:slug"},
+        )
+    rows = _FIND[len(key) - 1].rows(user.principal_id, *key)
     if not rows:
         raise not_found(ref)
     row = rows[0]
@@ -112,8 +118,9 @@ def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
 
 def parse_ref(ref: str) -> tuple[int] | tuple[str, str] | None:
     """``(id,)`` for a numeric id, ``(owner, slug)`` for a natural id, None for neither."""
-    if ref.isascii() and ref.isdigit():  # "6³" is a digit to str.isdigit, not to int()
-        return (int(ref),) if len(ref) < 19 else None
+    if ref.isascii() and ref.isdigit():
+        number = parse_id(ref)
+        return None if number is None else (number,)
     owner, sep, slug = ref.partition(":")
     if not sep or not owner or not slug:
         return None

@@ -88,7 +88,7 @@ def register(api: Blueprint) -> None:
         data["token"] = new.plaintext
         return jsonify(data), 201
 
-    @api.delete("/tokens/<int:token_id>")
+    @api.delete("/tokens/<id:token_id>")
     @signed_in
     def revoke_token(token_id: int) -> tuple[str, int]:
         """Revoke one of the caller's tokens."""

@@ -10,13 +10,14 @@ from hub import audit
 from hub.api.validation import PageQuery, page, query
 from hub.auth import superuser_only
 from hub.db import isoformat
+from hub.ids import DatabaseId
 from hub.models import AuditEvent
 
 
 class AuditQuery(PageQuery):
     action: str | None = None
     actor: str | None = None
-    integration: int | None = None
+    integration: DatabaseId | None = None
 
 
 def render(event: AuditEvent) -> dict[str, Any]:

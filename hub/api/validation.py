@@ -19,8 +19,14 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from hub.errors import ValidationError
+from hub.ids import is_id
 
 M = TypeVar("M", bound=BaseModel)
+
+# Deeper JSON is refused as bad input (SECURITY 32): nothing the hub accepts nests this far, and
+# values stored and rendered later (``settings``, ``headers``) must not be able to exhaust the
+# stack of whatever walks them recursively.
+MAX_JSON_DEPTH = 32
 
 
 class ApiModel(BaseModel):
@@ -59,10 +65,43 @@ def json_body() -> Any:
         raise ValidationError(
             "the body must be JSON", fields={"body": "send Content-Type: application/json"}
         )
+    return load_json(request.get_data(cache=True))
+
+
+def load_json(data: bytes | str, *, field: str = "body") -> Any:
+    """JSON from outside: a :class:`ValidationError` naming ``field`` when it does not parse or
+    nests deeper than :data:`MAX_JSON_DEPTH` (never a ``RecursionError``)."""
+    too_deep = ValidationError(
+        f"the {field} nests JSON too deeply",
+        fields={field: f"at most {MAX_JSON_DEPTH} levels of arrays and objects"},
+    )
     try:
-        return json.loads(request.get_data(cache=True))
+        value = json.loads(data)
+    except RecursionError:
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("the body is not valid JSON", fields={"body": str(exc)}) from None
+        raise ValidationError(f"the {field} is not valid JSON", fields={field: str(exc)}) from None
+    if nesting_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """How many arrays and objects deep ``value`` goes (0 for a scalar), walked without
+    recursion so any depth can be measured."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def body(model: type[BaseModel]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -103,7 +142,7 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
     limit: int = pydantic.Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: str | None = pydantic.Field(default=None, max_length=200)
 
 
 def encode_cursor(last_id: int) -> str:
@@ -111,14 +150,16 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int | None:
+    """The id a cursor continues after; 400 naming ``cursor`` for anything :func:`encode_cursor`
+    cannot have written (the id must be one the database can hold: 1 to 2^63-1)."""
     if not cursor:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         after = data["after"]
-        if not isinstance(after, int):
+        if not is_id(after):
             raise TypeError
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
         raise ValidationError(
             "the cursor is not valid", fields={"cursor": "not a cursor"}
         ) from None

@@ -61,7 +61,7 @@ def create_token(user: User) -> str | tuple[str, int]:
     return _account_page(user, errors={}, new_token=new.plaintext, new_token_name=name)
 
 
-@web.post("/account/tokens/<int:token_id>/revoke")
+@web.post("/account/tokens/<id:token_id>/revoke")
 @page
 def revoke_token(user: User, token_id: int) -> Response:
     try:

@@ -5,18 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, redirect, request, url_for
+from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.wrappers import Response
 
 from hub import access, authorize, connections, integrations
 from hub.access import RANK
 from hub.api.connect import provider_of, session_nonce
 from hub.api.integrations import render_many
+from hub.api.validation import parse
 from hub.errors import HubError
+from hub.ids import MAX_ID
 from hub.models import Integration, User
 from hub.web import done, failed, form_errors, page, render_page, sentence, web
 from hub.web.oauth import result_page
 
 PAGE_SIZE = 50
+
+
+class PageOffset(BaseModel):
+    """``?offset=`` of the Connections page: bounded, so a huge one is a 400, not an overflow."""
+
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+
 
 STATUS_LABELS = {
     "connected": "Connected",
@@ -73,7 +85,7 @@ def view_rows(user: User, rows: list[Integration]) -> list[dict[str, Any]]:
 @web.get("/connections", endpoint="connections")
 @page
 def connections_page(user: User) -> str:
-    offset = max(request.args.get("offset", 0, type=int), 0)
+    offset = parse(PageOffset, {"offset": request.args.get("offset") or 0}, where="query").offset
     query = (
         access.visible(user)
         .order_by(Integration.name, Integration.id)
@@ -89,7 +101,7 @@ def connections_page(user: User) -> str:
     )
 
 
-@web.get("/connections/<int:integration_id>/row")
+@web.get("/connections/<id:integration_id>/row")
 @page
 def connection_row(user: User, integration_id: int) -> str:
     """One row of the Connections table, for the page's script to swap in after a change."""
