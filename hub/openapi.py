@@ -17,9 +17,16 @@ from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 
 import hub
+from hub.ids import MAX_ID
 
 REF = "#/components/schemas/{model}"
-CONVERTER_TYPES = {"int": {"type": "integer", "minimum": 0}, "path": {"type": "string"}}
+DATABASE_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+CONVERTER_TYPES = {"id": DATABASE_ID, "path": {"type": "string"}}
+# Path parameters that are not a converter of their own, by name: an integration is named by
+# its id or by its natural id ``owner:slug`` (:func:`hub.access.parse_ref`).
+NAMED_PARAMETERS = {
+    "ref": {"anyOf": [DATABASE_ID, {"type": "string", "pattern": "^[^:]+:.+$"}]},
+}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -93,7 +100,8 @@ def _path_parameters(rule: Rule) -> list[dict[str, Any]]:
     parameters = []
     for name, converter in rule._converters.items():
         kind = type(converter).__name__.removesuffix("Converter").lower()
-        schema = dict(CONVERTER_TYPES.get(kind, {"type": "string", "minLength": 1}))
+        default = NAMED_PARAMETERS.get(name, {"type": "string", "minLength": 1})
+        schema = dict(CONVERTER_TYPES.get(kind, default))
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return parameters
 
