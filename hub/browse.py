@@ -17,6 +17,14 @@ from hub.providers import Provider, Service
 MAX_LIMIT = 1000
 PREVIEW_LIMIT = 20
 SANDBOX = "default-src 'none'; sandbox"
+#: On every answer that carries a provider's bytes (downloads, the proxy, and the hub's own error
+#: answers there): nothing in it runs, is framed, is sniffed or is read by another origin.
+SANDBOX_HEADERS = {
+    "Content-Security-Policy": SANDBOX,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 def service_of(provider: Provider, name: str, operation: str) -> Service:
@@ -98,14 +106,20 @@ def download_response(download: Download) -> Response:
     response = Response(chunks(), status=download.status, mimetype=download.mime_type)
     response.direct_passthrough = True
     response.headers["Content-Disposition"] = content_disposition(download.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = SANDBOX
+    sandbox(response)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Accept-Ranges"] = "bytes"
     if download.size is not None:
         response.headers["Content-Length"] = str(download.size)
     if download.content_range:
         response.headers["Content-Range"] = download.content_range
+    return response
+
+
+def sandbox(response: Response) -> Response:
+    """Set :data:`SANDBOX_HEADERS` on ``response`` (replacing any of them already there)."""
+    for name, value in SANDBOX_HEADERS.items():
+        response.headers[name] = value
     return response
 
 

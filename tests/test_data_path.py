@@ -157,7 +157,9 @@ def test_a_download_streams_with_safe_headers(files_client, files_integration, r
     assert disposition.startswith("attachment;")
     assert "filename*=UTF-8''%C3%A9t%C3%A9%20%22plan%22.html" in disposition
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
     assert response.headers["Content-Length"] == "25"
 
 

@@ -45,6 +45,11 @@ HOSTILE = [
     "gopher://evil.example",
     "a/%40evil.example",
     "a/%2e%2e/%2e%2e/x",
+    "a/..;/x",
+    "..;jsessionid=1/x",
+    "%25252e%25252e/x",
+    "%c0%ae%c0%ae/x",
+    "\uff0e\uff0e/x",
 ]
 
 
@@ -147,7 +152,10 @@ def test_a_redirect_is_never_followed(files_client, files_integration, requests_
     )
     evil = requests_mock.get("https://evil.example/steal", text="stolen")
     response = proxy(files_client, files_integration, "go")
-    assert response.status_code == 302
+    # never relayed as the hub's own redirect either (SECURITY 28): 502, the other origin only
+    assert response.status_code == 502 and "Location" not in response.headers
+    assert response.json["error"]["code"] == "upstream_redirect"
+    assert response.json["error"]["fields"] == {"location": "https://evil.example"}
     assert not evil.called
 
 

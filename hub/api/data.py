@@ -95,6 +95,10 @@ def register(api: Blueprint) -> None:
         context = TransientContext(provider, integration, user, credentials)
         return jsonify(browse.preview(context))
 
+    # Every answer under /proxy/ is sandboxed, the hub's own errors there included (SECURITY 28):
+    # set after the answer is made, so no error path can miss it.
+    api.after_app_request(proxy.sandbox_route)
+
     # No slash merging: "//" in a proxied path must reach the checks, not become a redirect.
     @api.route("/integrations/<ref>/proxy/<path:path>", methods=PROXY_METHODS, merge_slashes=False)
     @api.route(
