@@ -24,6 +24,7 @@ import requests
 
 from hub.context import ProviderContext, error_for
 from hub.errors import Forbidden, HubError, NotFound, RateLimited, UpstreamFailed, ValidationError
+from hub.paths import check_path
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,14 @@ def is_rate_limited(response: requests.Response) -> bool:
 
 
 def file_path(file_id: str, suffix: str = "") -> str:
-    """The API path of one file, its id quoted so that it stays one path segment."""
-    return f"/files/{quote(file_id, safe='')}{suffix}"
+    """The API path of one file, its id quoted so that it stays one path segment; an id that
+    could leave ``/files/`` in any reading (``..``, SECURITY 33) is refused with a 400."""
+    return f"/files/{quote(check_path(file_id, 'itemId'), safe='')}{suffix}"
+
+
+def drive_path(drive_id: str) -> str:
+    """The API path of one shared drive, checked and quoted as :func:`file_path` does."""
+    return f"/drives/{quote(check_path(drive_id, 'driveId'), safe='')}"
 
 
 def call(

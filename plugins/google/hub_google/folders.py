@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from hub.context import ProviderContext
 from hub.errors import HubError, ReauthRequired, UpstreamFailed, ValidationError
@@ -165,7 +164,7 @@ def _top_crumb(ctx: ProviderContext, folder_id: str, meta: dict[str, Any]) -> Cr
     with the account from someone else's drive."""
     drive_id = meta.get("driveId")
     if drive_id:
-        drive = api.get_json(ctx, f"/drives/{quote(str(drive_id), safe='')}", {})
+        drive = api.get_json(ctx, api.drive_path(str(drive_id)), {})
         return Crumb(str(drive_id), str(drive.get("name") or meta["name"]))
     root = api.get_json(ctx, api.file_path(MY_DRIVE.id), {"fields": "id"})
     if root.get("id") == meta.get("id"):

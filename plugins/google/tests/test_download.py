@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -260,3 +260,20 @@ def test_an_export_is_always_whole(drive, google):
     response = drive.download("1MeEtInGnOtEsDoC3k", headers={"Range": "bytes=0-1"})
 
     assert response.status_code == 200 and "Range" not in export.last_request.headers
+
+
+# -- ids that would leave /files/ (SECURITY 33) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "item_id",
+    ["..", "..;", ".;jsessionid=1", "%2e%2e", "%252e%252e", "%c0%ae%c0%ae", "\uff0e\uff0e"],
+)
+def test_an_id_that_could_leave_files_is_refused_before_asking_google(drive, google, item_id):
+    asked = google.mocker.call_count
+
+    response = drive.download(quote(item_id, safe=""))
+
+    assert response.status_code == 400, response.get_json()
+    assert "itemId" in response.get_json()["error"]["fields"]
+    assert google.mocker.call_count == asked

@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from hub.context import ProviderContext
 from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
 from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
+from hub.paths import check_path
 from hub_infomaniak.eml import MEDIA_TYPE, eml_filename, peek_headers, subject_of
 from hub_infomaniak.envelope import data_list, error_for, get_envelope, read_envelope, send
 
@@ -37,16 +38,31 @@ def mail_id(kind: str, *parts: str) -> str:
     return ":".join([kind, *(quote(str(p), safe="") for p in parts)])
 
 
-def parse_mail_id(value: str) -> tuple[str, list[str]]:
+def parse_mail_id(value: str, field: str = "itemId") -> tuple[str, list[str]]:
     """``(kind, parts)`` of an id made by :func:`mail_id`.
 
+    The parts go into URL paths: one that could leave its segment in any server's reading
+    (``..``, ``..;``, encoded dots, SECURITY 33) is refused.
+
     :raises hub.errors.NotFound: when ``value`` is not a mail item id.
+    :raises hub.errors.ValidationError: naming ``field``, for such a part.
     """
     kind, *parts = value.split(":")
     sizes = {"mailbox": 1, "folder": 2, "message": 3}
     if sizes.get(kind) != len(parts) or not all(parts):
         raise NotFound(f"{value!r} is not a mail item of Infomaniak")
-    return kind, [unquote(p) for p in parts]
+    return kind, [_id_part(p, field) for p in parts]
+
+
+def _id_part(encoded: str, field: str) -> str:
+    """One part of an id, decoded and checked. It is percent-encoded whole (``safe=""``) when a
+    URL is built, so ``/`` and ``@`` stay inside its segment; dot segments in any reading do not."""
+    try:
+        part = unquote(encoded, errors="strict")
+    except UnicodeDecodeError:
+        reason = "percent-encoded bytes that are not UTF-8 are not accepted"
+        raise ValidationError(f"{field} is refused: {reason}", fields={field: reason}) from None
+    return check_path(part, field, allow_at=True)
 
 
 # -- browse ------------------------------------------------------------------------------------
@@ -64,7 +80,7 @@ def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: 
     if parent is None:
         mailboxes = [_mailbox_item(m) for m in mailbox_list(ctx) if m.get("uuid")]
         return _slice(mailboxes, cursor, limit)
-    kind, parts = parse_mail_id(parent)
+    kind, parts = parse_mail_id(parent, "parent")
     if kind == "mailbox":
         (uuid,) = parts
         folders = [_folder_item(uuid, f) for f in folder_tree(ctx, uuid)]

@@ -336,3 +336,16 @@ def test_the_subject_is_read_from_the_streamed_headers_without_losing_a_byte(rec
 
     assert subject_of(headers) == "Réunion : budget 2025"
     assert b"".join(stream) == raw
+
+
+@pytest.mark.parametrize("part", ["..", "..;", "%2e%2e", "%252e%252e", "%c0%ae", "\uff0e\uff0e"])
+def test_a_message_id_whose_parts_could_leave_their_segment_is_refused(
+    client, bearer, requests_mock, part
+):
+    item_id = f"message:{MAILBOX}:{quote(part, safe='')}:1"
+
+    response = client.get(f"/api/integrations/{bearer}/services/mail/items/{item_id}/download")
+
+    assert response.status_code == 400, response.get_json()
+    assert "itemId" in response.get_json()["error"]["fields"]
+    assert not requests_mock.called

@@ -22,6 +22,9 @@ from urllib.parse import quote, unquote, urlsplit
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from hub.errors import ValidationError
+from hub.paths import check_path
+
 DAV = "{DAV:}"
 
 PROPFIND_BODY = (
@@ -60,7 +63,10 @@ def split_item_id(item_id: str) -> Segments:
     """The path segments of an item id; :class:`ValueError` for one that names no item.
 
     A leading or trailing slash is tolerated; empty, ``.`` and ``..`` segments and control
-    characters are refused (they could make the server address another path than the id's).
+    characters are refused (they could make the server address another path than the id's), and
+    so is anything :func:`hub.paths.check_path` refuses: PowerFolder is a Java server, which reads
+    ``..;`` as ``..``, and a server may decode ``%2e%2e`` once more than the hub encoded it
+    (SECURITY 33). ``@`` is fine: segments are percent-encoded on the way out.
     """
     segments = tuple(item_id.strip("/").split("/"))
     if segments == ("",):
@@ -70,6 +76,10 @@ def split_item_id(item_id: str) -> Segments:
             raise ValueError("has an empty, '.' or '..' path segment")
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in segment):
             raise ValueError("has a control character")
+    try:
+        check_path(item_id, "itemId", allow_at=True)
+    except ValidationError as exc:
+        raise ValueError(f"is refused: {exc.fields['itemId']}") from None
     return segments
 
 
