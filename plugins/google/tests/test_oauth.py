@@ -213,8 +213,11 @@ OVERRIDES = {
 
 # Test doubles of Google at other addresses: an administrator approved them for the hub's client.
 APPROVED = ",".join(
-    ["https://accounts.google.example.com", "https://oauth2.google.example.com"]
-    + ["https://revoke.google.example.com"]
+    [
+        "https://accounts.google.example.com",
+        "https://oauth2.google.example.com",
+        "https://revoke.google.example.com",
+    ]
 )
 
 
