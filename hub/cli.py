@@ -393,9 +393,7 @@ def refresh_command(due: bool, within: int) -> None:
                     counts["skipped"] += 1
                     continue
                 try:
-                    tokens.ensure_fresh(
-                        provider, integration, connection, newer_than=None, horizon=within
-                    )
+                    tokens.ensure_fresh(provider, integration, connection, horizon=within)
                     counts["refreshed"] += 1
                 except ReauthRequired:
                     counts["needs_reauth"] += 1

@@ -150,7 +150,7 @@ def refresh_now(provider: Provider, integration: Integration, user: User, level:
     connection = connection_for(integration, user)
     if connection is None:
         raise NotFound("there is no connection to refresh: connect first")
-    return ensure_fresh(provider, integration, connection, newer_than=utcnow(), actor=user)
+    return ensure_fresh(provider, integration, connection, replace=True, actor=user)
 
 
 def disconnect(integration: Integration, user: User, level: str) -> None:

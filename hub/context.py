@@ -12,7 +12,6 @@ from typing import Any
 import requests
 
 from hub.addresses import endpoints_of, setting_values
-from hub.db import utcnow
 from hub.errors import (
     Conflict,
     Forbidden,
@@ -137,7 +136,6 @@ class ProviderContext:
         retried up to twice, honouring ``Retry-After`` up to 10 seconds.
         """
         method = method.upper()
-        started = utcnow()
         refreshed = False
         attempt = 0
         while True:
@@ -155,7 +153,7 @@ class ProviderContext:
             )
             if response.status_code == 401 and self._can_refresh() and not refreshed:
                 response.close()
-                self._refresh(started)
+                self._replace_refused_token()
                 refreshed = True
                 continue
             if (
@@ -201,10 +199,12 @@ class ProviderContext:
             and self.connection.refresh_token is not None
         )
 
-    def _refresh(self, started: dt.datetime) -> None:
+    def _replace_refused_token(self) -> None:
+        """The provider refused the token ``self.connection`` holds: refresh it, unless another
+        worker has replaced it meanwhile (then use theirs)."""
         assert self.connection is not None
         self.connection = ensure_fresh(
-            self.provider, self.integration, self.connection, newer_than=started
+            self.provider, self.integration, self.connection, replace=True
         )
 
     def _credentials(self, headers: dict[str, str], params: Any) -> dict[str, Any]:

@@ -5,6 +5,13 @@ the connection row locked (``SELECT … FOR UPDATE`` on PostgreSQL; ``BEGIN IMME
 which serialises every writer), re-reads the row, and skips the refresh if another worker already
 did it. Providers that rotate refresh tokens revoke the whole grant when an old one is reused, so
 a lost race would cost the user their connection.
+
+"Already did it" is judged by the token, never by a clock (SECURITY 37): a caller refreshes the
+access token *it saw* — the one that expired, that the provider refused, or that a user asked to
+replace — and under the lock, if the stored token is no longer that one, someone else replaced it
+and the caller uses theirs. Every write of a token makes a new ciphertext (a fresh nonce), so the
+stored ciphertext is the token's version; comparing it needs no decryption and no time written by
+another host.
 """
 
 from __future__ import annotations
@@ -71,13 +78,9 @@ def store_grant(
     connection.last_refreshed_at = connection.updated_at = utcnow()
 
 
-def needs_refresh(
-    connection: Connection, newer_than: dt.datetime | None = None, horizon: int | None = None
-) -> bool:
-    """Whether to refresh: refreshed before ``newer_than`` when given, else expiring within
-    ``horizon`` seconds (default: the configured skew)."""
-    if newer_than is not None:
-        return connection.last_refreshed_at is None or connection.last_refreshed_at < newer_than
+def needs_refresh(connection: Connection, horizon: int | None = None) -> bool:
+    """Whether the access token expires within ``horizon`` seconds (default: the configured
+    skew) and should be refreshed ahead of time."""
     ahead = skew() if horizon is None else dt.timedelta(seconds=horizon)
     return connection.expires_at is not None and connection.expires_at - ahead <= utcnow()
 
@@ -94,20 +97,24 @@ def ensure_fresh(
     integration: Integration,
     connection: Connection,
     *,
-    newer_than: dt.datetime | None = None,
+    replace: bool = False,
     horizon: int | None = None,
     actor: User | None = None,
 ) -> Connection:
-    """The connection with a usable access token, refreshed first if it is about to expire
-    (or, with ``newer_than``, if it was last refreshed before that moment).
+    """The connection with a usable access token, refreshed first if it is about to expire —
+    or, with ``replace``, whatever its expiry: the provider refused it, or a user asked.
+
+    ``connection`` is the row as the caller read it: the refresh replaces *that* access token,
+    and is skipped if another worker already replaced it (see the module's docstring).
 
     Raises :class:`ReauthRequired` when the grant is gone and :class:`UpstreamFailed` when the
     provider failed (then later calls back off instead of hammering it).
     """
     if connection.status == "needs_reauth":
         raise _reauth(integration, provider)
-    if integration.auth_type != "oauth2" or not needs_refresh(connection, newer_than, horizon):
+    if integration.auth_type != "oauth2" or not (replace or needs_refresh(connection, horizon)):
         return connection
+    seen = connection.access_token
     outcome: Exception | None = None
     event = None
     with write_transaction():
@@ -116,8 +123,10 @@ def ensure_fresh(
             raise ReauthRequired("the connection was removed; connect again")
         if current.status == "needs_reauth":
             raise _reauth(integration, provider)
-        if not needs_refresh(current, newer_than, horizon):
-            return current  # another worker refreshed it while we waited for the lock
+        if current.access_token != seen:
+            return current  # another worker replaced the token we saw: use theirs
+        if not (replace or needs_refresh(current, horizon)):
+            return current
         if current.retry_refresh_at is not None and current.retry_refresh_at > utcnow():
             wait = int((current.retry_refresh_at - utcnow()).total_seconds()) + 1
             raise UpstreamFailed(

@@ -4,8 +4,12 @@ make exactly one refresh grant at the provider, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 import threading
 import time
+
+import psycopg2
 
 from hub import accounts
 from hub.db import database
@@ -78,3 +82,82 @@ def test_twenty_simultaneous_refreshes_make_one_grant(app, make_user, requests_m
     assert errors == []
     assert len(grants) == 1
     assert results == ["new-access-1"] * THREADS
+
+
+# -- SECURITY 37: judged by the refused token, not by clocks --------------------------------------
+
+API = "https://api.example.org/v1/me"
+
+
+def other_host_writes(database_url: str, sql: str, params: tuple) -> None:
+    """A write made over another database connection, as a second hub host makes it."""
+    if database_url.startswith("sqlite:///"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        sql = sql.replace("%s", "?")
+    else:
+        connection = psycopg2.connect(database_url)
+    try:
+        with connection:
+            connection.cursor().execute(sql, params)
+    finally:
+        connection.close()
+
+
+def test_a_token_another_host_replaced_is_used_not_refreshed_again(
+    app, make_user, login, requests_mock, database_url
+):
+    """The provider stops accepting T (it expired on its side; the hub still thinks it valid).
+    While this request waits for its 401, another host refreshes T to T2 — and that host's clock
+    is an hour behind, so its ``last_refreshed_at`` is older than this request's start. This
+    request must retry with T2, not make a second refresh grant (which, with a provider that
+    rotates refresh tokens and detects reuse, would cost the user the connection)."""
+    make_user("alice")
+    client = login("alice")
+    with app.app_context(), database.connection_context():
+        user = accounts.get_user("alice")
+        integration = Integration.create(
+            owner=user.principal_id,
+            slug="clocks",
+            name="Clocks",
+            auth_type="oauth2",
+            auth_uri="https://auth.example.org/authorize",
+            token_uri=TOKEN,
+            client_id="hub-client",
+            api_base_uri="https://api.example.org",
+        )
+        connection = Connection.create(
+            integration=integration,
+            user=user,
+            holder=f"user:{user.principal_id}",
+            status="connected",
+            expires_at=dt.datetime(2100, 1, 1),
+        )
+        connection.set_secret("access_token", "token-T")
+        connection.set_secret("refresh_token", "refresh-1")
+        connection.save()
+        # What the other host will write: T2 under the same key, bound to the same row.
+        connection.set_secret("access_token", "token-T2")
+        replaced = connection.access_token
+        ids = integration.id, connection.id
+
+    grants = []
+    requests_mock.post(TOKEN, json=lambda request, context: grants.append(1) or {})
+
+    def api(request, context):
+        if request.headers["Authorization"] == "Bearer token-T":
+            other_host_writes(
+                database_url,
+                "UPDATE connection SET access_token = %s, last_refreshed_at = %s WHERE id = %s",
+                (replaced, dt.datetime.utcnow() - dt.timedelta(hours=1), ids[1]),
+            )
+            context.status_code = 401
+            return {"error": "expired"}
+        return {"me": request.headers["Authorization"]}
+
+    requests_mock.get(API, json=api)
+
+    answer = client.get(f"/api/integrations/{ids[0]}/proxy/v1/me")
+
+    assert answer.status_code == 200, answer.get_json()
+    assert json.loads(answer.get_data()) == {"me": "Bearer token-T2"}
+    assert grants == []
