@@ -31,7 +31,8 @@ MAX_PAGE = 1000  # the most the v3 listing returns at once
 MAX_DEPTH = 32  # breadcrumbs stop climbing here: a loop in parent ids must not spin
 MAX_REDIRECTS = 3
 CHUNK = CHUNK_SIZE  # the hub's download chunk size
-ITEM_ID = re.compile(r"^([0-9]+):([0-9]+)$")
+# Ids are 64-bit numbers at Infomaniak: 18 digits always fit, and bound what int() parses.
+ITEM_ID = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
 PAGE_CURSOR = re.compile(r"^page:([1-9][0-9]{0,5})$")
 
 
@@ -45,9 +46,9 @@ def parse_item_id(value: str) -> tuple[int, int]:
 
     :raises hub.errors.NotFound: when ``value`` is not such an id.
     """
-    match = ITEM_ID.match(value)
+    match = ITEM_ID.fullmatch(value)
     if match is None:
-        raise NotFound(f"{value!r} is not a kDrive item: ids look like '<drive>:<file>'")
+        raise NotFound(f"{value[:100]!r} is not a kDrive item: ids look like '<drive>:<file>'")
     return int(match.group(1)), int(match.group(2))
 
 

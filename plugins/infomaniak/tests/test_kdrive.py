@@ -213,7 +213,10 @@ def test_a_folder_that_is_gone_is_404(client, bearer, requests_mock, recorded):
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("parent", ["140946", "abc:1", "1:2:3", "mailbox:x"])
+@pytest.mark.parametrize(
+    "parent",
+    ["140946", "abc:1", "1:2:3", "mailbox:x", "1:2\n", "1:" + "9" * 4000, "9" * 19 + ":1"],
+)
 def test_an_id_that_is_not_a_kdrive_item_is_404_without_calling_infomaniak(
     client, bearer, requests_mock, parent
 ):
