@@ -23,6 +23,8 @@ from hub.crypto import generate_key
 from hub.db import database
 from hub.plugins import ENTRY_POINT_GROUP
 
+from .hostile import Upstream
+
 PASSWORD = "correct horse battery"
 POSTGRES_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 
@@ -202,6 +204,18 @@ def token_for(app):
         return {"Authorization": f"Bearer {new.plaintext}"}
 
     return make
+
+
+# -- a server an attacker controls (tests/hostile.py) ----------------------------------------
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    """A real server on 127.0.0.1 that records every request and answers what the test
+    scripts: Mallory's server, or a provider's."""
+    server = Upstream()
+    yield server
+    server.stop()
 
 
 # -- a provider with data operations (tests/support_provider.py) ------------------------------

@@ -25,10 +25,8 @@ SHARED_TOKEN = "alice-shared-bearer-token"
 
 
 @pytest.fixture
-def mallory_server():
-    server = Upstream()
-    yield server
-    server.stop()
+def mallory_server(upstream: Upstream) -> Upstream:
+    return upstream
 
 
 @pytest.fixture

@@ -21,10 +21,8 @@ ISSUER = "https://issuer.example.org"
 
 
 @pytest.fixture
-def provider():
-    server = Upstream()
-    yield server
-    server.stop()
+def provider(upstream: Upstream) -> Upstream:
+    return upstream
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +86,6 @@ DATA_HEADERS = {
 
 
 # -- Mallory's setup -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    """Mallory's server (tests/hostile.py)."""
-    server = Upstream()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
