@@ -20,31 +20,38 @@ TOKEN = "https://auth.example.org/token"
 THREADS = 20
 
 
+def connected(user_name: str, access: str, expires_at: dt.datetime) -> Connection:
+    """Alice's OAuth2 integration and her connection (call inside an app and a database
+    context)."""
+    user = accounts.get_user(user_name)
+    integration = Integration.create(
+        owner=user.principal_id,
+        slug="race",
+        name="Race",
+        auth_type="oauth2",
+        auth_uri="https://auth.example.org/authorize",
+        token_uri=TOKEN,
+        client_id="hub-client",
+        api_base_uri="https://api.example.org",
+    )
+    connection = Connection.create(
+        integration=integration,
+        user=user,
+        holder=f"user:{user.principal_id}",
+        status="connected",
+        expires_at=expires_at,
+    )
+    connection.set_secret("access_token", access)
+    connection.set_secret("refresh_token", "refresh-1")
+    connection.save()
+    return connection
+
+
 def test_twenty_simultaneous_refreshes_make_one_grant(app, make_user, requests_mock):
     make_user("alice")
     with app.app_context(), database.connection_context():
-        user = accounts.get_user("alice")
-        integration = Integration.create(
-            owner=user.principal_id,
-            slug="race",
-            name="Race",
-            auth_type="oauth2",
-            auth_uri="https://auth.example.org/authorize",
-            token_uri=TOKEN,
-            client_id="hub-client",
-            api_base_uri="https://api.example.org",
-        )
-        connection = Connection.create(
-            integration=integration,
-            user=user,
-            holder=f"user:{user.principal_id}",
-            status="connected",
-        )
-        connection.set_secret("access_token", "old-access")
-        connection.set_secret("refresh_token", "refresh-1")
-        connection.expires_at = dt.datetime(2020, 1, 1)
-        connection.save()
-        ids = integration.id, connection.id
+        connection = connected("alice", "old-access", dt.datetime(2020, 1, 1))
+        ids = connection.integration_id, connection.id
 
     grants = []
 
@@ -114,31 +121,11 @@ def test_a_token_another_host_replaced_is_used_not_refreshed_again(
     make_user("alice")
     client = login("alice")
     with app.app_context(), database.connection_context():
-        user = accounts.get_user("alice")
-        integration = Integration.create(
-            owner=user.principal_id,
-            slug="clocks",
-            name="Clocks",
-            auth_type="oauth2",
-            auth_uri="https://auth.example.org/authorize",
-            token_uri=TOKEN,
-            client_id="hub-client",
-            api_base_uri="https://api.example.org",
-        )
-        connection = Connection.create(
-            integration=integration,
-            user=user,
-            holder=f"user:{user.principal_id}",
-            status="connected",
-            expires_at=dt.datetime(2100, 1, 1),
-        )
-        connection.set_secret("access_token", "token-T")
-        connection.set_secret("refresh_token", "refresh-1")
-        connection.save()
+        connection = connected("alice", "token-T", dt.datetime(2100, 1, 1))
         # What the other host will write: T2 under the same key, bound to the same row.
         connection.set_secret("access_token", "token-T2")
         replaced = connection.access_token
-        ids = integration.id, connection.id
+        ids = connection.integration_id, connection.id
 
     grants = []
     requests_mock.post(TOKEN, json=lambda request, context: grants.append(1) or {})
