@@ -230,9 +230,7 @@ def test_an_id_that_is_not_a_kdrive_item_is_404_without_calling_infomaniak(
 # -- downloads ---------------------------------------------------------------------------------
 
 
-def test_a_download_of_an_id_with_thousands_of_digits_is_404_not_500(
-    client, bearer, requests_mock
-):
+def test_a_download_of_an_id_with_thousands_of_digits_is_404_not_500(client, bearer, requests_mock):
     huge = "1:" + "9" * 5000  # past what int() parses by default
 
     response = client.get(f"/api/integrations/{bearer}/services/kdrive/items/{huge}/download")
