@@ -189,10 +189,69 @@ MARKDOWN_LINK = re.compile(r"\]\((?!https?://|mailto:|#)([^)#\s]+)(?:#[^)]*)?\)"
 
 
 @pytest.mark.parametrize(
-    "document", ["README.md", "docs/plugins.md", "docs/api.md", "docs/deploy.md"]
+    "document",
+    ["README.md", "docs/plugins.md", "docs/api.md", "docs/deploy.md", "docs/security.md"],
 )
 def test_relative_links_point_at_files_that_exist(document):
     path = ROOT / document
     targets = MARKDOWN_LINK.findall(read(path))
 
     assert [t for t in targets if not (path.parent / t).exists()] == []
+
+
+# -- the security document ---------------------------------------------------------------------
+
+SECURITY_GUIDE = ROOT / "docs" / "security.md"
+SECURITY_REQUIREMENTS = list(range(1, 38))  # the security requirements are numbered 1 to 37
+# A row of the requirements table starts with the requirement's number: "| 12 | ...".
+REQUIREMENT_ROW = re.compile(r"^\| *(\d+) *\|.*$", re.MULTILINE)
+# A cited test: `tests/test_x.py::test_name` or `plugins/<p>/tests/test_x.py::test_name`.
+CITED_TEST = re.compile(r"`((?:plugins/[^/`\s]+/)?tests/[^`\s]+\.py)::([^`\s]+)`")
+NO_TEST = "no test yet"
+
+
+def requirement_rows() -> dict[int, list[str]]:
+    """The table's rows by requirement number (a number given twice has two rows)."""
+    rows: dict[int, list[str]] = {}
+    for match in REQUIREMENT_ROW.finditer(read(SECURITY_GUIDE)):
+        rows.setdefault(int(match.group(1)), []).append(match.group(0))
+    return rows
+
+
+def defines_test(path: Path, name: str) -> bool:
+    definition = re.compile(rf"^\s*(?:async\s+)?def {re.escape(name)}\(", re.MULTILINE)
+    return definition.search(read(path)) is not None
+
+
+def test_the_security_guide_has_one_row_per_requirement():
+    rows = requirement_rows()
+
+    assert sorted(rows) == SECURITY_REQUIREMENTS
+    assert [number for number, found in rows.items() if len(found) > 1] == []
+
+
+def test_every_requirement_cites_a_test_or_says_it_has_none():
+    unproven = [
+        number
+        for number, rows in requirement_rows().items()
+        for row in rows
+        if not CITED_TEST.search(row) and NO_TEST not in row
+    ]
+
+    assert unproven == [], f"docs/security.md: cite a test for these, or say '{NO_TEST}'"
+
+
+def test_every_test_the_security_guide_cites_exists():
+    """``path::name``: the file exists and defines ``def name`` (a parametrised case is cited by
+    its function's name, without the ``[id]``)."""
+    cited = sorted(set(CITED_TEST.findall(read(SECURITY_GUIDE))))
+    missing = [
+        f"{path}::{name}"
+        for path, name in cited
+        if not re.fullmatch(r"test_\w+", name)
+        or not (ROOT / path).is_file()
+        or not defines_test(ROOT / path, name)
+    ]
+
+    assert len(cited) >= len(SECURITY_REQUIREMENTS)
+    assert missing == [], "docs/security.md cites tests that do not exist"
