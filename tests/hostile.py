@@ -24,6 +24,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     delay: float = 0.0
+    length: bool = True  # send Content-Length; without it the body ends when the server closes
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Upstream:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                if answer.status != 304:
+                if answer.status != 304 and answer.length:
                     self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 if self.command != "HEAD" and answer.status != 304:

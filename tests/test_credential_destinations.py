@@ -8,6 +8,7 @@ administrator's client secret, a teammate's credential — not what the hub mean
 
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -146,6 +147,8 @@ def test_an_integration_with_its_own_client_may_point_anywhere(mallory, mallory_
     token_request = next(r for r in mallory_server.seen if r.path == "/base/token")
     assert token_request.form["client_secret"] == "mallorys-secret"
     assert not mallory_server.received(HUB_SECRET)
+    # Plain http to an allowed loopback address, without oauthlib's process-wide switch.
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
 
 
 def test_a_self_hosted_server_receives_the_hub_client_once_an_administrator_approved_it(

@@ -405,6 +405,22 @@ def test_a_dump_of_every_table_holds_no_secret_in_clear(integration):
     assert PASSWORD not in dump
 
 
+def test_a_dump_of_every_table_holds_no_encryption_key(app, integration):
+    """SECURITY 15: keys come from the environment or the instance file, never the database."""
+    integration.set_secret("client_secret", "integration-secret-value")
+    integration.save()
+
+    dump = "\n".join(
+        repr(row)
+        for model in MODELS
+        for row in database.execute_sql(f'SELECT * FROM "{model._meta.table_name}"').fetchall()
+    )
+
+    keys = [k.strip() for k in app.config["ENCRYPTION_KEYS"].split(",") if k.strip()]
+    assert keys and not any(key in dump for key in keys)
+    assert current_keyring().primary_kid in dump  # ciphertexts name their key, nothing more
+
+
 def test_a_ciphertext_copied_into_another_row_does_not_decrypt(db):
     victim = new_credential("custom", PLAIN)
     attacker = new_credential("demo", "the attacker's own secret")

@@ -374,6 +374,28 @@ def expire(app, integration_id):
         ).execute()
 
 
+def test_a_token_inside_the_skew_window_is_refreshed_before_it_is_used(
+    app, alice_client, requests_mock
+):
+    """SECURITY 11: a token with 60 s to live (the skew is 120 s) is refreshed ahead of time;
+    the provider never sees the token that is about to expire."""
+    integration = make_integration(alice_client)
+    connect(
+        alice_client,
+        integration,
+        requests_mock,
+        token_answer(refresh_token="refresh-1", expires_in=60),
+    )
+    requests_mock.post(TOKEN, json=token_answer(access_token="access-2"))
+    api = requests_mock.get("https://api.example.org/v1/me", json={"me": True})
+
+    answer = alice_client.get(f"/api/integrations/{integration['id']}/proxy/v1/me")
+
+    assert answer.status_code == 200
+    assert parse_qs(requests_mock.request_history[-2].text)["grant_type"] == ["refresh_token"]
+    assert [r.headers["Authorization"] for r in api.request_history] == ["Bearer access-2"]
+
+
 def test_a_refresh_with_a_new_refresh_token_replaces_the_old(app, alice_client, requests_mock):
     integration = make_integration(alice_client)
     connect(alice_client, integration, requests_mock)

@@ -148,6 +148,39 @@ def assert_no_provider_security_header(response: Any) -> None:
             assert name not in response.headers, name
 
 
+# -- what the caller sends never reaches the provider (SECURITY 20) -----------------------------
+
+
+def test_the_callers_hub_token_and_session_cookie_never_reach_the_provider(attack, app, token_for):
+    attack.upstream.answer("v1/me", json={"me": "mallory"})
+    headers = token_for("admin")
+    hub_token = headers["Authorization"].removeprefix("Bearer ")
+    cookie = attack.admin.get_cookie("session")
+
+    by_session = attack.open("v1/me", headers={"Cookie": "theme=dark"})
+    by_token = app.test_client().get(f"/api/integrations/{attack.ref}/proxy/v1/me", headers=headers)
+
+    assert by_session.status_code == by_token.status_code == 200
+    assert len(attack.upstream.seen) == 2
+    for seen in attack.upstream.seen:
+        assert seen.headers["Authorization"] == "Bearer mallory-tok"
+        assert "Cookie" not in seen.headers
+    assert not attack.upstream.received(hub_token)
+    assert cookie is not None and not attack.upstream.received(cookie.value)
+
+
+def test_an_answer_without_a_length_is_cut_at_the_bound(attack, app):
+    app.config["PROXY_MAX_RESPONSE_BYTES"] = 1000
+    attack.upstream.answer(
+        "big", headers={"Content-Type": "text/plain"}, body=b"x" * 50_000, length=False
+    )
+
+    answer = attack.open("big")
+
+    assert answer.status_code == 200
+    assert len(answer.get_data()) <= 1000
+
+
 # -- what a provider answers never runs in the hub's origin ------------------------------------
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import argon2
 import pytest
 
+from hub import accounts
 from tests.conftest import PASSWORD
 
 
@@ -152,6 +154,16 @@ def test_a_new_token_is_shown_once_and_authenticates(login, app, alice):
     anonymous = app.test_client()
     me = anonymous.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json["name"] == "alice"
+
+
+def test_passwords_are_hashed_with_argon2id_at_a_slow_cost():
+    """SECURITY 25: the hub's own hasher (the tests swap in a cheap one; the hash made when
+    hub.accounts was imported shows the real parameters)."""
+    parameters = argon2.extract_parameters(accounts._DUMMY_HASH)
+
+    assert parameters.type is argon2.Type.ID
+    # OWASP's floor for Argon2id: 19 MiB of memory, two passes.
+    assert parameters.memory_cost >= 19 * 1024 and parameters.time_cost >= 2
 
 
 def test_tokens_are_stored_only_as_hashes(login, app, alice):
