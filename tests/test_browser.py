@@ -239,6 +239,24 @@ def test_connecting_works_in_the_same_window_when_popups_are_blocked(new_page, h
 # -- a provider's page never runs in the hub's origin (SECURITY 28) -----------------------------
 
 
+def test_a_failed_callback_keeps_no_code_in_the_address_bar(new_page, hub):
+    """SECURITY 7: a callback that fails (here, a state nobody started) shows its page without
+    the code and state in the URL the user sees or in the history."""
+    hub.create_user("dora")
+    page = new_page()
+    sign_in(page, "dora", PASSWORD)
+
+    answer = page.goto("/oauth2/callback?code=secret-code-123&state=made-up-state")
+
+    assert answer.status == 400
+    expect(page.get_by_role("heading", name="Not connected")).to_be_visible()
+    page.wait_for_function("() => !window.location.search")
+    assert "secret-code-123" not in page.url and "made-up-state" not in page.url
+    page.go_back()
+    page.go_forward()  # the history entry itself was rewritten
+    assert "secret-code-123" not in page.url
+
+
 def test_a_providers_page_opened_through_the_proxy_runs_nothing(new_page, hub):
     """Mallory points an integration at her own server and shares it with the administrator;
     her page's script would mint an API token for whoever opens it. The administrator's browser
