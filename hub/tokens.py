@@ -78,11 +78,25 @@ def store_grant(
     connection.last_refreshed_at = connection.updated_at = utcnow()
 
 
+def refresh_window(connection: Connection, horizon: int | None = None) -> dt.timedelta:
+    """How long before expiry the access token is refreshed: ``horizon`` seconds (default: the
+    configured skew), but half the token's lifetime when that is shorter than twice the window —
+    a 30-second token is refreshed after 15 seconds, not on every call. The lifetime is measured
+    between two times the same host wrote at once (the grant and its expiry)."""
+    window = skew() if horizon is None else dt.timedelta(seconds=horizon)
+    if connection.expires_at is not None and connection.last_refreshed_at is not None:
+        lifetime = connection.expires_at - connection.last_refreshed_at
+        if dt.timedelta(0) < lifetime < 2 * window:
+            window = lifetime / 2
+    return window
+
+
 def needs_refresh(connection: Connection, horizon: int | None = None) -> bool:
-    """Whether the access token expires within ``horizon`` seconds (default: the configured
-    skew) and should be refreshed ahead of time."""
-    ahead = skew() if horizon is None else dt.timedelta(seconds=horizon)
-    return connection.expires_at is not None and connection.expires_at - ahead <= utcnow()
+    """Whether the access token expires within its :func:`refresh_window` and should be
+    refreshed ahead of time."""
+    if connection.expires_at is None:
+        return False
+    return connection.expires_at - refresh_window(connection, horizon) <= utcnow()
 
 
 def _locked(connection_id: int) -> Connection | None:

@@ -7,6 +7,7 @@ endpoint client authentication, rotation, invalid_grant and back-off.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -377,15 +378,15 @@ def expire(app, integration_id):
 def test_a_token_inside_the_skew_window_is_refreshed_before_it_is_used(
     app, alice_client, requests_mock
 ):
-    """SECURITY 11: a token with 60 s to live (the skew is 120 s) is refreshed ahead of time;
-    the provider never sees the token that is about to expire."""
+    """SECURITY 11: an hour-long token with 60 s left (the skew is 120 s) is refreshed ahead
+    of time; the provider never sees the token that is about to expire."""
     integration = make_integration(alice_client)
-    connect(
-        alice_client,
-        integration,
-        requests_mock,
-        token_answer(refresh_token="refresh-1", expires_in=60),
-    )
+    connect(alice_client, integration, requests_mock)
+    with app.app_context(), database.connection_context():
+        Connection.update(
+            last_refreshed_at=dt.datetime.utcnow() - dt.timedelta(seconds=3540),
+            expires_at=dt.datetime.utcnow() + dt.timedelta(seconds=60),
+        ).where(Connection.integration == integration["id"]).execute()
     requests_mock.post(TOKEN, json=token_answer(access_token="access-2"))
     api = requests_mock.get("https://api.example.org/v1/me", json={"me": True})
 
@@ -394,6 +395,32 @@ def test_a_token_inside_the_skew_window_is_refreshed_before_it_is_used(
     assert answer.status_code == 200
     assert parse_qs(requests_mock.request_history[-2].text)["grant_type"] == ["refresh_token"]
     assert [r.headers["Authorization"] for r in api.request_history] == ["Bearer access-2"]
+
+
+def test_a_short_lived_token_is_refreshed_at_half_its_lifetime_not_on_every_call(
+    app, alice_client, requests_mock
+):
+    """A 30-second token (shorter than twice the 120 s window) is used until half of it is
+    gone, then refreshed once."""
+    integration = make_integration(alice_client)
+    connect(
+        alice_client, integration, requests_mock, token_answer(refresh_token="r", expires_in=30)
+    )
+    refresh = requests_mock.post(TOKEN, json=token_answer(access_token="access-2", expires_in=30))
+    requests_mock.get("https://api.example.org/v1/me", json={"me": True})
+    proxied = f"/api/integrations/{integration['id']}/proxy/v1/me"
+
+    fresh = [alice_client.get(proxied).status_code for _ in range(3)]
+    calls_while_fresh = refresh.call_count
+    with app.app_context(), database.connection_context():  # 20 of its 30 seconds are gone
+        Connection.update(
+            last_refreshed_at=dt.datetime.utcnow() - dt.timedelta(seconds=20),
+            expires_at=dt.datetime.utcnow() + dt.timedelta(seconds=10),
+        ).where(Connection.integration == integration["id"]).execute()
+    late = alice_client.get(proxied)
+
+    assert fresh == [200, 200, 200] and calls_while_fresh == 0
+    assert late.status_code == 200 and refresh.call_count == 1
 
 
 def test_a_refresh_with_a_new_refresh_token_replaces_the_old(app, alice_client, requests_mock):
