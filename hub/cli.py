@@ -382,6 +382,7 @@ def refresh_command(due: bool, within: int) -> None:
         _fail("say which tokens: --due refreshes those expiring within --within seconds")
     registry = current_app.extensions["hub"].registry
     counts = {"refreshed": 0, "needs_reauth": 0, "failed": 0, "skipped": 0}
+    skipped: list[str] = []
 
     def run() -> None:
         rows = list(tokens.due_connections(datetime.timedelta(seconds=within)))
@@ -391,6 +392,11 @@ def refresh_command(due: bool, within: int) -> None:
                 provider = registry.provider(integration.provider)
                 if provider is None:
                     counts["skipped"] += 1
+                    skipped.append(
+                        f"{integration.owner.name}:{integration.slug} (connection "
+                        f"{connection.id}): provider {integration.provider} is not installed "
+                        "in this environment"
+                    )
                     continue
                 try:
                     tokens.ensure_fresh(provider, integration, connection, horizon=within)
@@ -401,6 +407,8 @@ def refresh_command(due: bool, within: int) -> None:
                     counts["failed"] += 1
 
     run_database(run)
+    for line in skipped:
+        click.echo(f"skipped {line}")
     click.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
 
 

@@ -43,9 +43,12 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_MAX_RESPONSE_BYTES": 1024 * 1024 * 1024,
     # Reverse proxies in front of the hub whose X-Forwarded-* headers are trusted.
     "TRUSTED_PROXIES": 0,
+    # The background refresher in `hub serve` (hub/refresher.py), and seconds between its turns.
+    "BACKGROUND_REFRESH": True,
+    "BACKGROUND_REFRESH_INTERVAL": 30,
 }
 
-_BOOLEAN_KEYS = ("TRACE_PLUGINS", "DEMO")
+_BOOLEAN_KEYS = ("TRACE_PLUGINS", "DEMO", "BACKGROUND_REFRESH")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 

@@ -8,6 +8,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from hub import refresher
+
 # Path without the query string: an OAuth callback's query holds a one-time code.
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
@@ -71,5 +73,7 @@ def serve(
         "proc_name": "hub",
         # One fixed control-socket path per user would collide between two hubs on a host.
         "control_socket_disable": True,
+        "post_worker_init": refresher.start_in_worker,
+        "worker_exit": refresher.stop_in_worker,
     }
     HubServer(options, factory).run()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg2
 
 HUB = Path(sys.executable).with_name("hub")
 START_TIMEOUT = 60.0
@@ -58,8 +61,10 @@ def free_port() -> int:
 
 
 def clean_environment(**settings: str) -> dict[str, str]:
-    """This process's environment without any HUB_* setting, plus ``settings``."""
+    """This process's environment without any HUB_* setting, plus ``settings``. The background
+    refresher is off unless ``settings`` turn it on: a test counts the refreshes it causes."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environment["HUB_BACKGROUND_REFRESH"] = "0"
     environment.update(settings)
     return environment
 
@@ -192,3 +197,20 @@ def _printed(output: str, label: str) -> str:
     found = re.search(rf"^{re.escape(label)} (\S+)$", output, re.MULTILINE)
     assert found, f"`hub init` did not print {label!r}:\n{output}"
     return found.group(1)
+
+
+def from_another_host(database_url: str, sql: str, params: tuple = ()) -> list:
+    """Run ``sql`` over a database connection of its own, as a second hub host (or an operator)
+    would; ``%s`` placeholders on both engines. The rows it returns, if any."""
+    if database_url.startswith("sqlite:///"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        sql = sql.replace("%s", "?")
+    else:
+        connection = psycopg2.connect(database_url)
+    try:
+        with connection:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()

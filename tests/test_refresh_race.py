@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import threading
 import time
-
-import psycopg2
 
 from hub import accounts
 from hub.db import database
 from hub.models import Connection, Integration
 from hub.tokens import ensure_fresh
+
+from .live_servers import from_another_host
 
 TOKEN = "https://auth.example.org/token"
 THREADS = 20
@@ -96,20 +95,6 @@ def test_twenty_simultaneous_refreshes_make_one_grant(app, make_user, requests_m
 API = "https://api.example.org/v1/me"
 
 
-def other_host_writes(database_url: str, sql: str, params: tuple) -> None:
-    """A write made over another database connection, as a second hub host makes it."""
-    if database_url.startswith("sqlite:///"):
-        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-        sql = sql.replace("%s", "?")
-    else:
-        connection = psycopg2.connect(database_url)
-    try:
-        with connection:
-            connection.cursor().execute(sql, params)
-    finally:
-        connection.close()
-
-
 def test_a_token_another_host_replaced_is_used_not_refreshed_again(
     app, make_user, login, requests_mock, database_url
 ):
@@ -132,7 +117,7 @@ def test_a_token_another_host_replaced_is_used_not_refreshed_again(
 
     def api(request, context):
         if request.headers["Authorization"] == "Bearer token-T":
-            other_host_writes(
+            from_another_host(
                 database_url,
                 "UPDATE connection SET access_token = %s, last_refreshed_at = %s WHERE id = %s",
                 (replaced, dt.datetime.utcnow() - dt.timedelta(hours=1), ids[1]),
