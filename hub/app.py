@@ -11,7 +11,7 @@ import peewee
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import api, auth, clients, config, db, ids, web
+from hub import api, auth, clients, config, db, ids, metrics, web
 from hub.crypto import KeyRing, MissingKeyError
 from hub.models import encrypted_columns
 from hub.plugins import PluginRegistry
@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     ids.init_app(app)  # before the routes: they use its `id` converter
     auth.init_app(app)
+    metrics.init_app(app)
     api.init_app(app)
     web.init_app(app)
     return app

@@ -112,7 +112,14 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     demo_server = switch_demo_on(port) if demo else None
     click.echo(f"Serving Integration Hub on http://{host}:{port}")
     try:
-        run_server(create_app, host=host, port=port, workers=workers, threads=threads)
+        run_server(
+            create_app,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            metrics_root=current_app.instance_path,
+        )
     finally:
         if demo_server is not None:
             stop_demo_server(demo_server)

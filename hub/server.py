@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from hub import refresher
+from hub import metrics, refresher
 
 # Path without the query string: an OAuth callback's query holds a one-time code.
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
@@ -55,8 +56,18 @@ class HubServer(BaseApplication):
 
 
 def serve(
-    factory: Any, *, host: str, port: int, workers: int, threads: int, access_log: bool = True
+    factory: Any,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    access_log: bool = True,
+    metrics_root: str | Path | None = None,
 ) -> None:
+    """Run gunicorn until it stops. With ``metrics_root`` (the instance folder), the workers
+    keep their metrics in a fresh directory under it that ``/metrics`` adds up (removed when the
+    server stops; see :mod:`hub.metrics`)."""
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -75,5 +86,11 @@ def serve(
         "control_socket_disable": True,
         "post_worker_init": refresher.start_in_worker,
         "worker_exit": refresher.stop_in_worker,
+        "child_exit": metrics.child_exit,
     }
-    HubServer(options, factory).run()
+    folder = metrics.prepare_multiprocess_dir(metrics_root) if metrics_root is not None else None
+    try:
+        HubServer(options, factory).run()
+    finally:
+        if folder is not None:
+            metrics.remove_multiprocess_dir(folder)

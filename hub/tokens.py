@@ -23,7 +23,7 @@ from typing import Any
 import peewee
 from flask import current_app
 
-from hub import audit
+from hub import audit, metrics
 from hub.crypto import Secret
 from hub.db import is_postgres, utcnow, write_transaction
 from hub.errors import ReauthRequired, UpstreamFailed, UpstreamTimeout
@@ -179,6 +179,7 @@ def ensure_fresh(
                     details={"holder": current.holder},
                 )
                 event = "hub_connection_refreshed"
+    metrics.refresh_outcome(provider.name, outcome)
     user = current.user if current.user_id else None
     notify(event, integration, current, user)
     if outcome is not None:

@@ -161,9 +161,10 @@ def demo_server(folder: Path, **settings: str) -> Iterator[Server]:
 
 
 @contextmanager
-def hub_server(folder: Path, demo: Server) -> Iterator[Hub]:
+def hub_server(folder: Path, demo: Server | None, **settings: str) -> Iterator[Hub]:
     """The hub as ``make run`` serves it (``hub init``, ``hub serve --demo``, gunicorn with two
-    workers) on a free port and a fresh instance folder, using the Demo server ``demo``.
+    workers) on a free port and a fresh instance folder, using the Demo server ``demo``
+    (``None``: plain ``hub serve``, no demo); ``settings``: more environment, e.g. HUB_METRICS.
 
     Only ``HUB_DEMO_URL`` is given: ``--demo`` itself fills in the demo client and allows the
     Demo server's address, as it does for ``make run``."""
@@ -171,12 +172,14 @@ def hub_server(folder: Path, demo: Server) -> Iterator[Hub]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     environment = clean_environment(
-        HUB_INSTANCE_PATH=str(folder / "instance"),
-        HUB_PUBLIC_URL=url,
-        HUB_DEMO_URL=demo.url,
+        HUB_INSTANCE_PATH=str(folder / "instance"), HUB_PUBLIC_URL=url, **settings
     )
+    if demo is not None:
+        environment["HUB_DEMO_URL"] = demo.url
     printed = run_cli(environment, folder, "init")
-    command = [str(HUB), "serve", "--demo", "--port", str(port), "--workers", "2"]
+    command = [str(HUB), "serve", "--port", str(port), "--workers", "2"]
+    if demo is not None:
+        command.insert(2, "--demo")
     log = folder / "hub.log"
     hub = Hub(
         url,

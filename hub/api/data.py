@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from hub import access, addresses, browse, integrations, proxy
+from hub import access, addresses, browse, integrations, metrics, proxy
 from hub.api.connect import provider_of
 from hub.api.integrations import IntegrationFields
 from hub.api.sharing import CredentialsPost
@@ -62,6 +62,7 @@ def register(api: Blueprint) -> None:
         user = current()
         integration, _ = access.find(user, ref)
         provider = provider_of(integration)
+        metrics.note_provider(provider.name)
         operation = browse.service_of(provider, service, "download")
         context = browse.context_for(provider, integration, user)
         context.options = {k: v for k, v in request.args.items() if len(v) <= 200}
@@ -113,6 +114,7 @@ def register(api: Blueprint) -> None:
         user = current()
         integration, _ = access.find(user, ref)
         provider = provider_of(integration)
+        metrics.note_provider(provider.name)
         base = addresses.api_base_uri(provider, integration)
         if base is None:
             raise ConfigurationError("this integration has no apiBaseUri to proxy to")
