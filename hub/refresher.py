@@ -35,7 +35,7 @@ from typing import IO, Any, Protocol
 
 from flask import Flask
 
-from hub import tokens
+from hub import metrics, tokens
 from hub.db import database, is_postgres, utcnow
 from hub.errors import HubError
 from hub.models import Connection
@@ -180,21 +180,30 @@ class Refresher:
                 )
                 self.leading = leading
             if not leading:
+                metrics.background_refresher(leader=False)
                 return 0
             window = int(tokens.skew().total_seconds() + self.interval)
             with database.connection_context():
-                return refresh_due(self.app, window)
+                refreshed, lag = refresh_due(self.app, window)
+            metrics.background_refresher(leader=True, lag_seconds=lag)
+            return refreshed
 
 
-def refresh_due(app: Flask, within: int) -> int:
+def refresh_due(app: Flask, within: int) -> tuple[int, float]:
     """Refresh every OAuth connection that expires within ``within`` seconds and is not waiting
-    out a back-off; how many were refreshed. Failures are logged and recorded on the connection
-    (by :func:`hub.tokens.ensure_fresh`), never raised."""
+    out a back-off. Returns how many were refreshed, and by how many seconds the most overdue
+    of them was past its expiry when this turn reached it (the refresher's lag; ``0`` when none
+    was). Failures are logged and recorded on the connection (by
+    :func:`hub.tokens.ensure_fresh`), never raised."""
     registry = app.extensions["hub"].registry
     refreshed = 0
-    due = tokens.due_connections(dt.timedelta(seconds=within)).where(
-        Connection.retry_refresh_at.is_null() | (Connection.retry_refresh_at <= utcnow())
+    now = utcnow()
+    due = list(
+        tokens.due_connections(dt.timedelta(seconds=within)).where(
+            Connection.retry_refresh_at.is_null() | (Connection.retry_refresh_at <= now)
+        )
     )
+    lag = max(((now - c.expires_at).total_seconds() for c in due), default=0.0)
     for connection in due:
         integration = connection.integration
         provider = registry.provider(integration.provider)
@@ -206,7 +215,7 @@ def refresh_due(app: Flask, within: int) -> int:
             log.warning("background refresher: connection %s: %s", connection.id, exc.message)
             continue
         refreshed += fresh.access_token != connection.access_token
-    return refreshed
+    return refreshed, max(lag, 0.0)
 
 
 def start_in_worker(worker: Any) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
 from hub import accounts
 from hub.db import database
@@ -98,6 +99,35 @@ def test_a_turn_refreshes_what_is_due_and_nothing_else(app, make_user, requests_
     with app.app_context(), database.connection_context():
         assert Connection.get_by_id(due).get_secret("access_token").reveal() == "new"
         assert Connection.get_by_id(later).get_secret("access_token").reveal() == "old"
+
+
+def test_a_turn_reports_leadership_and_how_late_it_reached_an_expired_token(
+    app, make_user, requests_mock
+):
+    make_user("alice")
+    oauth_connection(app, "alice", expires_in=-40)  # expired 40 s ago: the refresher is late
+    requests_mock.post(TOKEN, json={"access_token": "new", "expires_in": 3600})
+    leader, follower = Refresher(app, interval=30), Refresher(app, interval=30)
+
+    try:
+        leader.turn()
+        leading = (sample("hub_background_refresher_leader"), lag())
+        follower.turn()
+        following = (sample("hub_background_refresher_leader"), lag())
+    finally:
+        leader.lock.release()
+        follower.lock.release()
+
+    assert leading[0] == 1 and 40 <= leading[1] < 60
+    assert following == (0, 0)
+
+
+def lag() -> float:
+    return sample("hub_background_refresher_lag_seconds")
+
+
+def sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
 
 
 def test_a_turn_skips_connections_waiting_out_a_back_off(app, make_user, requests_mock):
