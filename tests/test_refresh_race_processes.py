@@ -1,11 +1,15 @@
-"""One refresh per connection at a time across processes (SECURITY 9, DESIGN §7).
+"""One refresh per connection at a time across processes (SECURITY 9 and 37, DESIGN §7).
 
-Two real hub processes (``hub serve``, gunicorn) on one PostgreSQL database; 20 simultaneous
+Two real hub processes (``hub serve``, gunicorn) on one database. First, 20 simultaneous
 ``POST /api/integrations/{id}/connection/refresh`` calls on an expired token, split across both,
-all sent before the first can finish. A provider that rotates refresh tokens revokes the grant
-when an old one is reused, so they must make exactly one refresh grant at the token endpoint.
+all sent before the first can finish. Then storms of proxied requests after the *provider* stopped
+accepting the access token while the hub still believes it valid: on PostgreSQL, on PostgreSQL
+with one process's clock 30 s ahead (Debian's ``faketime``), against the npm ``oidc-provider``
+(refresh-token rotation with reuse detection), and on one SQLite file. A provider that rotates
+refresh tokens revokes the grant when an old one is reused, so each expiry must make exactly one
+refresh grant at the token endpoint. Each storm test prints its table of rounds by grants.
 
-Needs ``HUB_TEST_DATABASE_URL`` (a PostgreSQL server); skips without it.
+The PostgreSQL cases need ``HUB_TEST_DATABASE_URL`` and skip without it.
 """
 
 from __future__ import annotations
@@ -14,31 +18,38 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import psycopg2
 import pytest
 import requests
 
+from . import test_e2e_oauth as e2e
 from .live_servers import (
     HUB,
     Server,
     clean_environment,
     free_port,
+    from_another_host,
     run_cli,
     spawn,
     wait_until_serving,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow]
 
 CALLS = 20
 THREADS = 12  # per process: more than the 10 calls each gets, so that all 20 run at once
 GRANT_DELAY = 0.3  # seconds the token endpoint takes: the window in which a second refresh races
+PASSWORD = "a password"  # alice's, at the hub
+FAKETIME = "/usr/bin/faketime"
 
 
 # -- the provider's token endpoint -----------------------------------------------------------
@@ -122,42 +133,66 @@ def reset_schema(url: str) -> None:
 class Hubs:
     urls: list[str]
     token: str  # alice's API token
-    database_url: str
+    database_url: str  # PostgreSQL, or the SQLite file both processes share
 
 
-@pytest.fixture
-def two_hubs(postgres_database: str, tmp_path: Path) -> Iterator[Hubs]:
+@contextmanager
+def serving(
+    tmp_path: Path,
+    database_url: str | None,
+    clocks: tuple[str | None, ...] = (None, None),
+    **settings: str,
+) -> Iterator[Hubs]:
+    """Two ``hub serve`` processes on one database: ``database_url`` (PostgreSQL), or with None
+    the SQLite file in the instance folder both share. ``clocks``: a ``faketime`` offset per
+    process (e.g. ``"+30s"``), None for the real clock."""
     if not HUB.exists():
         pytest.skip(f"the hub command is not installed next to {sys.executable}")
-    reset_schema(postgres_database)
-    ports = [free_port(), free_port()]
+    ports = [free_port() for _ in clocks]
+    instance = tmp_path / "instance"  # shared: the same keys (and SQLite file) in both
     env = clean_environment(
-        HUB_DATABASE_URL=postgres_database,
-        HUB_INSTANCE_PATH=str(tmp_path / "instance"),  # shared: the same keys in both
+        HUB_INSTANCE_PATH=str(instance),
         HUB_PUBLIC_URL=f"http://127.0.0.1:{ports[0]}",
         HUB_ALLOW_PRIVATE_ADDRESSES="1",
+        **settings,
     )
+    if database_url is not None:
+        reset_schema(database_url)
+        env["HUB_DATABASE_URL"] = database_url
     run_cli(env, tmp_path, "init", "--no-admin")
-    run_cli(env, tmp_path, "users", "create", "alice", "--password-stdin", stdin="a password\n")
+    run_cli(env, tmp_path, "users", "create", "alice", "--password-stdin", stdin=f"{PASSWORD}\n")
     token = run_cli(env, tmp_path, "tokens", "create", "alice").strip().splitlines()[-1]
     servers: list[Server] = []
     try:
-        for port in ports:
+        for port, clock in zip(ports, clocks, strict=True):
             command = [str(HUB), "serve", "--workers", "1", "--threads", str(THREADS)]
+            if clock is not None:
+                command = [FAKETIME, "-f", clock, *command]
             log = tmp_path / f"hub-{port}.log"
             process = spawn([*command, "--port", str(port)], env, log)
             servers.append(Server(f"http://127.0.0.1:{port}", process, log))
         for server in servers:
             wait_until_serving(server, "/healthz")
-        yield Hubs(urls=[s.url for s in servers], token=token, database_url=postgres_database)
+        yield Hubs(
+            urls=[s.url for s in servers],
+            token=token,
+            database_url=database_url or f"sqlite:///{instance / 'hub.db'}",
+        )
     finally:
         for server in servers:
             server.stop()
 
 
+@pytest.fixture
+def two_hubs(postgres_database: str, tmp_path: Path) -> Iterator[Hubs]:
+    with serving(tmp_path, postgres_database) as hubs:
+        yield hubs
+
+
 # -- the test --------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_two_processes_twenty_concurrent_refreshes_make_one_grant(two_hubs, token_endpoint):
     auth = {"Authorization": f"Bearer {two_hubs.token}"}
     http = requests.Session()
@@ -241,3 +276,405 @@ def test_two_processes_twenty_concurrent_refreshes_make_one_grant(two_hubs, toke
     )
     assert again.status_code == 200, again.text
     assert token_endpoint.grants == ["refresh-1", "refresh-2"]
+
+
+# -- storms after the provider stopped accepting the access token (SECURITY 37) --------------
+#
+# The hub believes the token valid (it expires far in the future), so the only way it learns is a
+# 401 from the provider's API: every request of the storm that got one asks for a refresh, and all
+# but one must find, under the row lock, that another request (in either process) already replaced
+# the token they saw.
+
+ROUNDS = 5
+FAR_FUTURE = "2999-01-01 00:00:00"
+
+
+class RotatingProvider:
+    """A provider on 127.0.0.1 that expires access tokens on its own side.
+
+    ``POST /token`` (refresh grant) rotates both tokens and counts grants; a refresh token that
+    was already exchanged is a reuse: counted, and answered ``invalid_grant``. ``GET /api/...``
+    accepts only the newest access token, and none after :meth:`expire` until the next grant.
+    Grants are answered at once: the timestamp rule this replaced (refresh unless the row was
+    refreshed after the request started) made two to five grants a round against it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.access: str | None = "access-0"
+        self.refresh = "refresh-0"
+        self.exchanged: set[str] = set()
+        self.grants = 0
+        self.reuses = 0
+        self.refused = 0  # API calls answered 401
+        self.other: list[str] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def expire(self) -> None:
+        """The provider stops accepting the current access token (the hub is not told)."""
+        with self.lock:
+            self.access = None
+
+    def counts(self) -> tuple[int, int]:
+        with self.lock:
+            return self.grants, self.reuses
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                presented = form.get("refresh_token", "")
+                with provider.lock:
+                    if self.path != "/token" or form.get("grant_type") != "refresh_token":
+                        provider.other.append(f"POST {self.path} {form.get('grant_type')}")
+                        answer = (400, {"error": "unsupported_grant_type"})
+                    elif presented in provider.exchanged:
+                        provider.reuses += 1
+                        answer = (400, {"error": "invalid_grant"})
+                    elif presented != provider.refresh:
+                        provider.other.append(f"unknown refresh token {presented!r}")
+                        answer = (400, {"error": "invalid_grant"})
+                    else:
+                        provider.exchanged.add(presented)
+                        provider.grants += 1
+                        number = provider.grants
+                        provider.access = f"access-{number}"
+                        provider.refresh = f"refresh-{number}"
+                        answer = (
+                            200,
+                            {
+                                "access_token": provider.access,
+                                "token_type": "Bearer",
+                                "expires_in": 3600,
+                                "refresh_token": provider.refresh,
+                            },
+                        )
+                self.answer(*answer)
+
+            def do_GET(self) -> None:
+                with provider.lock:
+                    accepted = (
+                        provider.access is not None
+                        and self.headers.get("Authorization") == f"Bearer {provider.access}"
+                    )
+                    if not accepted:
+                        provider.refused += 1
+                if not self.path.startswith("/api/"):
+                    self.answer(404, {"error": "not_found"})
+                elif accepted:
+                    self.answer(200, {"items": []})
+                else:
+                    self.answer(401, {"error": "invalid_token"})
+
+            def answer(self, status: int, body: dict[str, object]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def rotating_provider() -> Iterator[RotatingProvider]:
+    provider = RotatingProvider()
+    provider.thread.start()
+    try:
+        yield provider
+    finally:
+        provider.server.shutdown()
+        provider.thread.join(timeout=10)
+        provider.server.server_close()
+
+
+def api_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # everything is local: never a proxy from the environment
+    return session
+
+
+def believed_valid(hubs: Hubs) -> None:
+    """The hub believes the stored access token valid for a long time (not a secret)."""
+    updated = from_another_host(
+        hubs.database_url, "UPDATE connection SET expires_at = %s RETURNING id", (FAR_FUTURE,)
+    )
+    assert len(updated) == 1
+
+
+def storm(hubs: Hubs, integration: int, path: str) -> list[str]:
+    """``CALLS`` proxied GETs at once, alternating between the processes; what went wrong
+    (empty when every call was answered 200)."""
+    auth = {"Authorization": f"Bearer {hubs.token}"}
+    barrier = threading.Barrier(CALLS)
+    lock = threading.Lock()
+    wrong: list[str] = []
+    returned: list[int] = []
+
+    def call(index: int) -> None:
+        url = f"{hubs.urls[index % len(hubs.urls)]}/api/integrations/{integration}/proxy/{path}"
+        with api_session() as session:
+            try:
+                barrier.wait(timeout=10)
+                response = session.get(url, headers=auth, timeout=60)
+            except Exception as exc:  # reported: a thread must not fail silently
+                with lock:
+                    returned.append(index)
+                    wrong.append(f"call {index}: {exc!r}")
+                return
+            with lock:
+                returned.append(index)
+                if response.status_code != 200:
+                    wrong.append(f"call {index}: {response.status_code} {response.text[:300]}")
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(CALLS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    if len(returned) < CALLS:
+        wrong.append(f"only {len(returned)} of {CALLS} calls came back")
+    return wrong
+
+
+@dataclass
+class Round:
+    grants: int
+    reuses: int
+    wrong: list[str]
+
+
+def run_rounds(
+    hubs: Hubs,
+    integration: int,
+    path: str,
+    expire: Callable[[], None],
+    counts: Callable[[], tuple[int, int]],
+) -> list[Round]:
+    """``ROUNDS`` times: the provider stops accepting the access token (``expire``), the hub
+    still believes it valid, then a storm; the refresh grants and reuse detections it caused."""
+    rounds = []
+    for _ in range(ROUNDS):
+        believed_valid(hubs)
+        expire()
+        grants, reuses = counts()
+        wrong = storm(hubs, integration, path)
+        after = counts()
+        rounds.append(Round(after[0] - grants, after[1] - reuses, wrong))
+    return rounds
+
+
+def report(request: pytest.FixtureRequest, configuration: str, rounds: list[Round]) -> None:
+    """The table of rounds by grants, printed and as a report section (``pytest -rP`` shows it)."""
+    lines = [f"{configuration}: {len(rounds)} rounds of {CALLS} proxied requests over 2 processes"]
+    lines.append("round  refresh grants  reuse detections  non-200 answers")
+    for number, result in enumerate(rounds, 1):
+        lines.append(
+            f"{number:>5}  {result.grants:>14}  {result.reuses:>16}  {len(result.wrong):>15}"
+        )
+    lines.append(
+        f"total  {sum(r.grants for r in rounds):>14}  {sum(r.reuses for r in rounds):>16}"
+        f"  {sum(len(r.wrong) for r in rounds):>15}"
+    )
+    text = "\n".join(lines)
+    print(f"\n{text}")
+    request.node.add_report_section("call", "storms", text)
+
+
+def assert_one_grant_per_round(rounds: list[Round]) -> None:
+    assert [r.wrong for r in rounds] == [[]] * ROUNDS
+    assert [r.reuses for r in rounds] == [0] * ROUNDS
+    assert [r.grants for r in rounds] == [1] * ROUNDS
+
+
+def custom_integration(hubs: Hubs, provider: RotatingProvider) -> int:
+    """A custom OAuth2 integration with its own client, connected with pasted tokens the
+    provider issued (``access-0``, ``refresh-0``)."""
+    auth = {"Authorization": f"Bearer {hubs.token}"}
+    with api_session() as http:
+        created = http.post(
+            f"{hubs.urls[0]}/api/integrations",
+            headers=auth,
+            json={
+                "name": "Rotating",
+                "provider": "custom",
+                "authType": "oauth2",
+                "authUri": f"{provider.url}/authorize",
+                "tokenUri": f"{provider.url}/token",
+                "clientId": "rotating-client",
+                "clientSecret": "rotating-secret",
+                "apiBaseUri": f"{provider.url}/api",
+            },
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        integration = created.json()["id"]
+        seeded = http.post(
+            f"{hubs.urls[1]}/api/integrations/{integration}/connection",
+            headers=auth,
+            json={"accessToken": "access-0", "refreshToken": "refresh-0", "expiresIn": 86400},
+            timeout=10,
+        )
+        assert seeded.status_code == 200, seeded.text
+        # The premise: with the token the provider accepts, a call makes no grant.
+        first = http.get(
+            f"{hubs.urls[0]}/api/integrations/{integration}/proxy/items", headers=auth, timeout=30
+        )
+        assert first.status_code == 200, first.text
+        assert provider.counts() == (0, 0)
+    return integration
+
+
+def rotating_storms(request: pytest.FixtureRequest, hubs: Hubs, provider: RotatingProvider, name):
+    integration = custom_integration(hubs, provider)
+    rounds = run_rounds(hubs, integration, "items", provider.expire, provider.counts)
+    report(request, name, rounds)
+    assert provider.other == []
+    assert provider.refused >= ROUNDS  # each round began with refusals, not with the hub's clock
+    assert_one_grant_per_round(rounds)
+
+
+@pytest.mark.postgres
+def test_storms_after_the_provider_expired_the_token_make_one_grant_each(
+    postgres_database, tmp_path, rotating_provider, request
+):
+    with serving(tmp_path, postgres_database) as hubs:
+        rotating_storms(request, hubs, rotating_provider, "PostgreSQL, two processes")
+
+
+def clock_offset(url: str) -> float:
+    """How far ahead of this process's clock the server's ``Date`` header is, in seconds."""
+    with api_session() as http:
+        before = time.time()
+        response = http.get(f"{url}/healthz", timeout=10)
+        after = time.time()
+    assert response.status_code == 200
+    return parsedate_to_datetime(response.headers["Date"]).timestamp() - (before + after) / 2
+
+
+@pytest.mark.postgres
+def test_storms_with_one_clock_thirty_seconds_ahead_make_one_grant_each(
+    postgres_database, tmp_path, rotating_provider, request
+):
+    if not Path(FAKETIME).is_file():
+        pytest.skip(f"{FAKETIME} is missing (apt-get install faketime): no second clock")
+    with serving(tmp_path, postgres_database, clocks=(None, "+30s")) as hubs:
+        offsets = [clock_offset(url) for url in hubs.urls]
+        if not (abs(offsets[0]) < 3 and 27 < offsets[1] < 33):
+            pytest.skip(f"faketime did not shift the second hub's clock by 30 s: {offsets}")
+        rotating_storms(
+            request, hubs, rotating_provider, "PostgreSQL, two processes, one clock +30 s"
+        )
+
+
+def test_storms_on_one_sqlite_file_make_one_grant_each(tmp_path, rotating_provider, request):
+    with serving(tmp_path, None) as hubs:
+        rotating_storms(request, hubs, rotating_provider, "SQLite file, two processes")
+
+
+# -- the same against a real authorization server (npm oidc-provider) ------------------------
+
+OIDC_TOKEN_TTL = 4  # seconds: the provider expires access tokens itself; the storm takes less
+
+
+@pytest.mark.postgres
+def test_oidc_provider_storms_make_one_grant_each_and_detect_no_reuse(
+    postgres_database, tmp_path, monkeypatch, request
+):
+    missing = e2e._missing()
+    if missing:
+        pytest.skip(missing)
+    monkeypatch.setattr(e2e, "ACCESS_TOKEN_TTL", OIDC_TOKEN_TTL)
+    monkeypatch.setenv("OAUTH_CLOCK_TOLERANCE", "0")  # expired means refused, not 15 s later
+    # No refresh ahead of expiry: a token the storm fetched stays in use until the provider
+    # expires it, so each grant answers a refusal.
+    with serving(tmp_path, postgres_database, HUB_REFRESH_SKEW="0") as hubs:
+        log = tmp_path / "oidc-provider.log"
+        server = e2e.start_auth_server(hubs.urls[0], "form", log)
+        try:
+            oidc_storms(request, hubs, server, log)
+        finally:
+            e2e.stop(server.process)
+
+
+def oidc_storms(request: pytest.FixtureRequest, hubs: Hubs, server, log: Path) -> None:
+    auth = {"Authorization": f"Bearer {hubs.token}"}
+    browser = api_session()
+    signed_in = browser.post(
+        f"{hubs.urls[0]}/api/login", json={"username": "alice", "password": PASSWORD}, timeout=10
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    created = browser.post(
+        f"{hubs.urls[0]}/api/integrations",
+        headers=auth,
+        json={
+            "name": "OIDC rotation",
+            "provider": "custom",
+            "authType": "oauth2",
+            "authUri": f"{server.issuer}/auth",
+            "tokenUri": f"{server.issuer}/token",
+            "clientId": e2e.CLIENT_ID,
+            "clientSecret": e2e.CLIENT_SECRET,
+            "scope": "openid",
+            "apiBaseUri": server.issuer,
+            "settings": {"issuer": server.issuer, "tokenAuth": "form"},
+        },
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    integration = created.json()["id"]
+    hub = SimpleNamespace(url=hubs.urls[0])  # all that e2e's helpers need of a hub
+    callback = e2e.authorize(api_session(), e2e.begin(browser, hub, integration), hub)
+    finished = browser.get(callback, allow_redirects=False, timeout=30)
+    assert finished.status_code == 303, finished.text
+    issued = time.monotonic()
+
+    def grants() -> tuple[int, int]:
+        lines = log.read_text(errors="replace").splitlines()
+        return (
+            lines.count("grant.success refresh_token"),
+            sum("refresh token already used" in line for line in lines),
+        )
+
+    def expire() -> None:
+        # The access token the hub holds dies at the provider; the hub believes it valid. Not
+        # much longer: Node closes connections idle for 5 s, and a proxied call that meets one
+        # closing is a 502 unrelated to refreshing.
+        time.sleep(max(0.0, issued + OIDC_TOKEN_TTL + 0.3 - time.monotonic()))
+
+    rounds = []
+    for _ in range(ROUNDS):
+        believed_valid(hubs)
+        expire()
+        before = grants()
+        wrong = storm(hubs, integration, "me")
+        issued = time.monotonic()
+        after = grants()
+        rounds.append(Round(after[0] - before[0], after[1] - before[1], wrong))
+    report(request, "oidc-provider (rotation, reuse detection), PostgreSQL, two processes", rounds)
+    assert "grant.revoked" not in log.read_text(errors="replace")
+    assert_one_grant_per_round(rounds)
+    # No reuse was detected: the grant still works after the storms.
+    with api_session() as http:
+        again = http.post(
+            f"{hubs.urls[1]}/api/integrations/{integration}/connection/refresh",
+            headers=auth,
+            timeout=30,
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "connected"
+        me = http.get(
+            f"{hubs.urls[0]}/api/integrations/{integration}/proxy/me", headers=auth, timeout=30
+        )
+        assert me.status_code == 200, me.text
+    assert grants() == (ROUNDS + 1, 0)

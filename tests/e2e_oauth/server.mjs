@@ -8,8 +8,11 @@
 //   OAUTH_CLIENT_SECRET     the client's secret  (default hub-e2e-secret)
 //   OAUTH_TOKEN_AUTH        client_secret_post (default) or client_secret_basic
 //   OAUTH_ACCESS_TOKEN_TTL  access token lifetime in seconds (default 2)
+//   OAUTH_CLOCK_TOLERANCE   seconds an expired token is still honoured (default 15, as oidc-provider's)
 //
-// Prints `ready <port>` on stdout once it listens; the issuer is http://127.0.0.1:<port>.
+// Prints `ready <port>` on stdout once it listens; the issuer is http://127.0.0.1:<port>. Then one line
+// per token-endpoint outcome: `grant.success <grant_type>`, `grant.error <grant_type> <error>: <description>`
+// (a reused refresh token: `refresh token already used`), `grant.revoked`.
 // Stops cleanly on SIGTERM and SIGINT.
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,8 @@ if (!['client_secret_post', 'client_secret_basic'].includes(tokenAuth)) {
   process.exit(2);
 }
 const accessTokenTtl = Number.parseInt(process.env.OAUTH_ACCESS_TOKEN_TTL || '2', 10);
+// Seconds a token stays usable after it expired (oidc-provider's default: 15).
+const clockTolerance = Number.parseInt(process.env.OAUTH_CLOCK_TOLERANCE || '15', 10);
 
 function configuration() {
   return {
@@ -58,6 +63,7 @@ function configuration() {
       RefreshToken: 3600,
       Session: 3600,
     },
+    clockTolerance,
     scopes: ['openid', 'offline_access'],
     features: {
       devInteractions: { enabled: true },
@@ -73,6 +79,12 @@ server.listen(port, '127.0.0.1', () => {
   const actual = server.address().port;
   const provider = new Provider(`http://127.0.0.1:${actual}`, configuration());
   provider.on('server_error', (_ctx, error) => console.error('server_error', error));
+  // One line per token-endpoint outcome, for tests that count grants (no token is printed).
+  provider.on('grant.success', (ctx) => console.log(`grant.success ${ctx.oidc.params.grant_type}`));
+  provider.on('grant.error', (ctx, error) => {
+    console.log(`grant.error ${ctx.oidc.params?.grant_type} ${error.error}: ${error.error_description}`);
+  });
+  provider.on('grant.revoked', () => console.log('grant.revoked'));
   server.on('request', provider.callback());
   console.log(`ready ${actual}`);
 });
