@@ -28,9 +28,8 @@ from hub.integrations import expanded_headers
 from hub.models import Connection, Integration, User
 from hub.providers import Provider
 from hub.tokens import access_token, ensure_fresh
-from hub.transport import send, session
+from hub.transport import IDEMPOTENT, send, session
 
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND"})
 RETRY_STATUSES = frozenset({429, 503})
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 10.0  # seconds: longer waits are the caller's to decide, not a held worker's

@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from hub.errors import UpstreamFailed, UpstreamTimeout, ValidationError
 from hub.netguard import AllowPrivate, check_url, connect_address
@@ -106,6 +106,9 @@ def session() -> requests.Session:
     return http
 
 
+#: Methods that may be sent twice: retried once when a kept-alive connection was dropped.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND"})
+
 # What requests.Request takes; anything else goes the usual way through Session.request.
 REQUEST_ARGUMENTS = frozenset({"headers", "params", "data", "json", "files", "auth", "cookies"})
 
@@ -162,16 +165,17 @@ def send(
     client = http or session()
     rule = _connect_rule.set(allow_private)
     try:
-        if not _plain(client, kwargs):
-            return client.request(
-                method, url, timeout=timeout, allow_redirects=False, stream=stream, **kwargs
-            )
-        return client.send(
-            _prepare(client, method, url, kwargs),
-            timeout=timeout,
-            allow_redirects=False,
-            stream=stream,
-        )
+        try:
+            return _send(client, method, url, timeout, stream, kwargs)
+        except requests.ConnectionError as exc:
+            # A kept-alive connection the provider closed as the request arrived (its idle
+            # timeout): the request may not have been read, and the pool has dropped that
+            # connection, so a method that may be sent twice goes once more on a new one.
+            body = kwargs.get("data")
+            resendable = body is None or isinstance(body, bytes | str | dict | list | tuple)
+            if method.upper() not in IDEMPOTENT or not resendable or not _dropped(exc):
+                raise
+            return _send(client, method, url, timeout, stream, kwargs)
     except requests.Timeout:
         raise UpstreamTimeout(f"{provider} did not answer in time") from None
     except requests.RequestException as exc:
@@ -181,6 +185,28 @@ def send(
         raise UpstreamFailed(f"could not reach {provider}: {type(exc).__name__}") from None
     finally:
         _connect_rule.reset(rule)
+
+
+def _send(
+    client: requests.Session,
+    method: str,
+    url: str,
+    timeout: tuple[float, float],
+    stream: bool,
+    kwargs: dict[str, Any],
+) -> requests.Response:
+    if not _plain(client, kwargs):
+        return client.request(
+            method, url, timeout=timeout, allow_redirects=False, stream=stream, **kwargs
+        )
+    return client.send(
+        _prepare(client, method, url, kwargs), timeout=timeout, allow_redirects=False, stream=stream
+    )
+
+
+def _dropped(exc: requests.ConnectionError) -> bool:
+    """Whether the connection broke after it was open (not a refused or failed connect)."""
+    return bool(exc.args) and isinstance(exc.args[0], ProtocolError)
 
 
 def _refusal(exc: requests.RequestException) -> str | None:

@@ -165,3 +165,80 @@ def test_https_to_the_checked_address_still_verifies_the_certificate_of_the_name
     finally:
         server.shutdown()
         server.server_close()
+
+
+# -- a kept-alive connection the provider closes as the next request arrives -----------------
+
+
+class ClosesIdleConnections:
+    """A provider whose keep-alive timeout fires just as a request arrives on an idle connection:
+    it answers the first request of each connection and closes the connection, unanswered, when
+    the second arrives. Records (connection number, method) of every request it read."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str]] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        number = 0
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            number += 1
+            threading.Thread(target=self.serve, args=(connection, number), daemon=True).start()
+
+    def serve(self, connection: socket.socket, number: int) -> None:
+        with connection, connection.makefile("rb") as reader:
+            for answered in range(2):
+                request_line = reader.readline()
+                if not request_line:
+                    return
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                reader.read(length)
+                self.seen.append((number, request_line.split()[0].decode()))
+                if answered == 1:
+                    return  # closed without an answer
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def closing_provider() -> Iterator[ClosesIdleConnections]:
+    server = ClosesIdleConnections()
+    yield server
+    server.stop()
+
+
+def test_a_get_on_a_connection_the_provider_dropped_is_sent_again_once(
+    make_app, closing_provider, fresh_session
+):
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    url = f"http://127.0.0.1:{closing_provider.port}/x"
+    with app.app_context():
+        first = transport.send("GET", url, provider="Files")
+        second = transport.send("GET", url, provider="Files")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert closing_provider.seen == [(1, "GET"), (1, "GET"), (2, "GET")]
+
+
+def test_a_post_on_a_dropped_connection_is_not_sent_twice(
+    make_app, closing_provider, fresh_session
+):
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    url = f"http://127.0.0.1:{closing_provider.port}/x"
+    with app.app_context():
+        transport.send("GET", url, provider="Files")
+        with pytest.raises(UpstreamFailed, match="could not reach Files"):
+            transport.send("POST", url, provider="Files", data=b"charge the card")
+
+    assert closing_provider.seen == [(1, "GET"), (1, "POST")]
