@@ -192,18 +192,16 @@ class ProviderContext:
     # -- credentials ---------------------------------------------------------------------
 
     def _can_refresh(self) -> bool:
-        return (
-            self.integration.auth_type == "oauth2"
-            and self.connection is not None
-            and self.connection.refresh_token is not None
-        )
+        """Whether a 401 goes to :meth:`_replace_refused_token`: any stored OAuth2 connection
+        (one without a refresh token then needs re-authorisation, with that reason)."""
+        return self.integration.auth_type == "oauth2" and self.connection is not None
 
     def _replace_refused_token(self) -> None:
         """The provider refused the token ``self.connection`` holds: refresh it, unless another
         worker has replaced it meanwhile (then use theirs)."""
         assert self.connection is not None
         self.connection = ensure_fresh(
-            self.provider, self.integration, self.connection, replace=True
+            self.provider, self.integration, self.connection, replace=True, refused=True
         )
 
     def _credentials(self, headers: dict[str, str], params: Any) -> dict[str, Any]:

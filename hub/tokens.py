@@ -26,7 +26,7 @@ from flask import current_app
 from hub import audit, metrics
 from hub.crypto import Secret
 from hub.db import is_postgres, utcnow, write_transaction
-from hub.errors import ReauthRequired, UpstreamFailed, UpstreamTimeout
+from hub.errors import Conflict, ReauthRequired, UpstreamFailed, UpstreamTimeout
 from hub.events import notify
 from hub.models import Connection, Integration, User
 from hub.oauth import (
@@ -112,14 +112,21 @@ def ensure_fresh(
     connection: Connection,
     *,
     replace: bool = False,
+    refused: bool = False,
     horizon: int | None = None,
     actor: User | None = None,
 ) -> Connection:
     """The connection with a usable access token, refreshed first if it is about to expire —
-    or, with ``replace``, whatever its expiry: the provider refused it, or a user asked.
+    or, with ``replace``, whatever its expiry: the provider refused it (``refused``: it answered
+    401 to that token), or a user asked.
 
     ``connection`` is the row as the caller read it: the refresh replaces *that* access token,
     and is skipped if another worker already replaced it (see the module's docstring).
+
+    A connection without a refresh token (an access token pasted by hand) is used as it is,
+    even past its expiry, until the provider refuses it: then it needs re-authorisation. A
+    user asking to refresh it gets a :class:`Conflict` (``no_refresh_token``), and it stays
+    connected.
 
     Raises :class:`ReauthRequired` when the grant is gone and :class:`UpstreamFailed` when the
     provider failed (then later calls back off instead of hammering it).
@@ -128,6 +135,8 @@ def ensure_fresh(
         raise _reauth(integration, provider)
     if integration.auth_type != "oauth2" or not (replace or needs_refresh(connection, horizon)):
         return connection
+    if not replace and connection.refresh_token is None:
+        return connection  # nothing to refresh it with: used until the provider refuses it
     seen = connection.access_token
     outcome: Exception | None = None
     event = None
@@ -141,18 +150,26 @@ def ensure_fresh(
             return current  # another worker replaced the token we saw: use theirs
         if not (replace or needs_refresh(current, horizon)):
             return current
-        if current.retry_refresh_at is not None and current.retry_refresh_at > utcnow():
+        refresh_token = current.get_secret("refresh_token")
+        if refresh_token is None:
+            if not replace:
+                return current
+            if not refused:
+                raise Conflict(
+                    f"the connection to {integration.name} has no refresh token (its access "
+                    "token was set by hand): it is used until the provider refuses it; set a "
+                    "new one or connect again to replace it",
+                    code="no_refresh_token",
+                )
+            reason = "the access token was refused with 401 and there is no refresh token"
+            outcome = _grant_lost(provider, current, integration, reason, actor)
+            event = "hub_connection_refresh_failed"
+        elif current.retry_refresh_at is not None and current.retry_refresh_at > utcnow():
             wait = int((current.retry_refresh_at - utcnow()).total_seconds()) + 1
             raise UpstreamFailed(
                 f"refreshing failed recently ({current.last_error}); next try in {wait}s",
                 code="refresh_backoff",
             )
-        refresh_token = current.get_secret("refresh_token")
-        if refresh_token is None:
-            outcome = _grant_lost(
-                provider, current, integration, "no refresh token: connect again", actor
-            )
-            event = "hub_connection_refresh_failed"
         else:
             client = resolve(provider, integration)
             try:
