@@ -170,7 +170,7 @@ def disconnect(integration: Integration, user: User, level: str) -> None:
             integration=integration,
             details={"holder": connection.holder, "revoked": revoked},
         )
-    notify("hub_connection_disconnected", integration, connection, user)
+    notify("hub_connection_disconnected", integration, connection, user, removed=True)
 
 
 def revoke_at_provider(integration: Integration, connection: Connection) -> bool:

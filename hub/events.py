@@ -26,17 +26,26 @@ class ConnectionEvent:
     error: str | None = None
 
 
-def notify(hook: str, integration: Integration, connection: Connection, user: User | None) -> None:
-    """Tell plugins about a lifecycle change (after the change is committed)."""
+def notify(
+    hook: str,
+    integration: Integration,
+    connection: Connection,
+    user: User | None,
+    *,
+    removed: bool = False,
+) -> None:
+    """Tell plugins about a lifecycle change (after the change is committed): the connection as
+    stored after it. A ``removed`` connection is ``not_connected``, as the API then shows it;
+    its account (``external_id``, ``email``) says which one was removed."""
     event = ConnectionEvent(
         integration_id=integration.id,
         integration_slug=integration.slug,
         provider=integration.provider,
         holder=connection.holder,
         user_name=user.principal.name if user is not None else None,
-        status=connection.status,
+        status="not_connected" if removed else connection.status,
         external_id=connection.external_id,
         email=connection.email,
-        error=connection.last_error,
+        error=None if removed else connection.last_error,
     )
     current_app.extensions["hub"].registry.notify(hook, event=event)

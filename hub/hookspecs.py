@@ -98,5 +98,6 @@ def hub_connection_refresh_failed(event: ConnectionEvent) -> None:
 def hub_connection_disconnected(event: ConnectionEvent) -> None:
     """A connection was removed by its user or an admin (after revocation was attempted).
 
-    :param event: the connection as it was before removal.
+    :param event: the status after removal (``not_connected``, no ``error``), with the
+        holder and the account (``external_id``, ``email``) that was removed.
     """

@@ -551,7 +551,7 @@ def test_lifecycle_hooks_follow_the_connection(app, alice_client, requests_mock,
         ("hub_connection_connected", "connected"),
         ("hub_connection_refreshed", "connected"),
         ("hub_connection_refresh_failed", "needs_reauth"),
-        ("hub_connection_disconnected", "needs_reauth"),
+        ("hub_connection_disconnected", "not_connected"),
     ]
 
 
