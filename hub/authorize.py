@@ -108,10 +108,13 @@ def _check_can_connect(integration: Integration, level: str) -> None:
 
 
 def create_link(
-    integration: Integration, user: User, level: str, return_to: str | None
+    provider: Provider, integration: Integration, user: User, level: str, return_to: str | None
 ) -> tuple[str, dt.datetime]:
-    """A one-time token for ``/oauth2/start``, for callers who hold only an API token."""
+    """A one-time token for ``/oauth2/start``, for callers who hold only an API token. No
+    usable OAuth client (none configured, or the hub's own one may not go to this
+    integration's addresses) is an error now, not when the link is opened."""
     _check_can_connect(integration, level)
+    resolve(provider, integration)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + TRANSACTION_LIFETIME
     with write_transaction():
@@ -131,15 +134,21 @@ def create_link(
 
 def redeem_link(token: str, user: User) -> tuple[Integration, str]:
     """Use a one-time link (once, in time, by the same user); return its integration."""
-    transaction = _take(token, LINK)
-    if transaction.user_id != user.principal_id:
+    transaction = _find(token, LINK)
+    if transaction.user_id != user.principal_id:  # checked first: the link stays theirs
         raise CallbackFailed("this link was made for another user: sign in as that user")
+    transaction = _claim(transaction)
     integration = _integration(transaction.integration_id)
     return integration, transaction.return_to
 
 
 def _take(secret: str, kind: str) -> OAuthTransaction:
     """Find an unused, unexpired transaction by its secret and mark it used, atomically."""
+    return _claim(_find(secret, kind))
+
+
+def _find(secret: str, kind: str) -> OAuthTransaction:
+    """The transaction a secret names, not yet claimed (check who may use it, then claim)."""
     if not secret or len(secret) > 200:
         raise CallbackFailed("the sign-in state is missing: start connecting again")
     transaction = OAuthTransaction.get_or_none(
@@ -147,6 +156,11 @@ def _take(secret: str, kind: str) -> OAuthTransaction:
     )
     if transaction is None:
         raise CallbackFailed("unknown sign-in state: start connecting again")
+    return transaction
+
+
+def _claim(transaction: OAuthTransaction) -> OAuthTransaction:
+    """Mark the transaction used, atomically: only one caller ever gets past this."""
     with write_transaction():
         claimed = (
             OAuthTransaction.update(used_at=utcnow())
@@ -185,12 +199,16 @@ def finish(
     session_nonce: str | None,
     registry: PluginRegistry,
 ) -> Connected:
-    """Complete the flow from the callback's query; raise :class:`CallbackFailed`."""
-    transaction = _take(args.get("state", ""), AUTHORIZE)
+    """Complete the flow from the callback's query; raise :class:`CallbackFailed`.
+
+    The user and the browser session are checked before the state is claimed: a callback
+    opened elsewhere is refused and leaves the state to the browser that started the flow."""
+    transaction = _find(args.get("state", ""), AUTHORIZE)
     if user is None or transaction.user_id != user.principal_id:
         raise CallbackFailed("this sign-in was started by another user or browser session")
     if not session_nonce or transaction.session_binding != digest(session_nonce):
         raise CallbackFailed("this sign-in was started in another browser session")
+    transaction = _claim(transaction)
     integration = _integration(transaction.integration_id)
     level = require_or_fail(user, integration)
     require_holder_access(integration, level)

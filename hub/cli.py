@@ -34,7 +34,10 @@ ADMIN_NAME = "admin"
 
 
 def _factory() -> Any:
-    return create_app()
+    try:
+        return create_app()
+    except CryptoError as exc:  # e.g. a stored secret's key is not in the ring: one line, no trace
+        raise click.ClickException(str(exc)) from None
 
 
 class HubGroup(FlaskGroup):

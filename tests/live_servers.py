@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 HUB = Path(sys.executable).with_name("hub")
 START_TIMEOUT = 60.0
@@ -217,3 +218,78 @@ def from_another_host(database_url: str, sql: str, params: tuple = ()) -> list:
             return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()
+
+
+# -- two hub processes on one database ------------------------------------------------------
+
+FAKETIME = "/usr/bin/faketime"
+ALICE_PASSWORD = "a password"
+
+
+def reset_schema(url: str) -> None:
+    """An empty database: other tests of the session may have used this one before."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    connection.close()
+
+
+@dataclass
+class Hubs:
+    urls: list[str]
+    token: str  # alice's API token
+    database_url: str  # PostgreSQL, or the SQLite file both processes share
+
+
+@contextmanager
+def serving(
+    tmp_path: Path,
+    database_url: str | None,
+    clocks: tuple[str | None, ...] = (None, None),
+    *,
+    workers: int = 1,
+    threads: int = 12,  # per process: more than the 10 calls each gets in a storm of 20
+    **settings: str,
+) -> Iterator[Hubs]:
+    """Two ``hub serve`` processes on one database: ``database_url`` (PostgreSQL), or with None
+    the SQLite file in the instance folder both share. ``clocks``: a ``faketime`` offset per
+    process (e.g. ``"+30s"``), None for the real clock. Alice, with the password ``PASSWORD``
+    and an API token, is their one user; ``settings``: more environment."""
+    if not HUB.exists():
+        pytest.skip(f"the hub command is not installed next to {sys.executable}")
+    ports = [free_port() for _ in clocks]
+    instance = tmp_path / "instance"  # shared: the same keys (and SQLite file) in both
+    env = clean_environment(
+        HUB_INSTANCE_PATH=str(instance),
+        HUB_PUBLIC_URL=f"http://127.0.0.1:{ports[0]}",
+        HUB_ALLOW_PRIVATE_ADDRESSES="1",
+        **settings,
+    )
+    if database_url is not None:
+        reset_schema(database_url)
+        env["HUB_DATABASE_URL"] = database_url
+    run_cli(env, tmp_path, "init", "--no-admin")
+    run_cli(
+        env, tmp_path, "users", "create", "alice", "--password-stdin", stdin=f"{ALICE_PASSWORD}\n"
+    )
+    token = run_cli(env, tmp_path, "tokens", "create", "alice").strip().splitlines()[-1]
+    servers: list[Server] = []
+    try:
+        for port, clock in zip(ports, clocks, strict=True):
+            command = [str(HUB), "serve", "--workers", str(workers), "--threads", str(threads)]
+            if clock is not None:
+                command = [FAKETIME, "-f", clock, *command]
+            log = tmp_path / f"hub-{port}.log"
+            process = spawn([*command, "--port", str(port)], env, log)
+            servers.append(Server(f"http://127.0.0.1:{port}", process, log))
+        for server in servers:
+            wait_until_serving(server, "/healthz")
+        yield Hubs(
+            urls=[s.url for s in servers],
+            token=token,
+            database_url=database_url or f"sqlite:///{instance / 'hub.db'}",
+        )
+    finally:
+        for server in servers:
+            server.stop()

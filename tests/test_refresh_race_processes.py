@@ -15,11 +15,9 @@ The PostgreSQL cases need ``HUB_TEST_DATABASE_URL`` and skip without it.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,23 +31,17 @@ import requests
 
 from . import test_e2e_oauth as e2e
 from .live_servers import (
-    HUB,
-    Server,
-    clean_environment,
-    free_port,
+    ALICE_PASSWORD,
+    FAKETIME,
+    Hubs,
     from_another_host,
-    run_cli,
-    spawn,
-    wait_until_serving,
+    serving,
 )
 
 pytestmark = [pytest.mark.slow]
 
 CALLS = 20
-THREADS = 12  # per process: more than the 10 calls each gets, so that all 20 run at once
 GRANT_DELAY = 0.3  # seconds the token endpoint takes: the window in which a second refresh races
-PASSWORD = "a password"  # alice's, at the hub
-FAKETIME = "/usr/bin/faketime"
 
 
 # -- the provider's token endpoint -----------------------------------------------------------
@@ -118,69 +110,6 @@ def token_endpoint() -> Iterator[TokenEndpoint]:
 
 
 # -- two hub processes -----------------------------------------------------------------------
-
-
-def reset_schema(url: str) -> None:
-    """An empty database: other tests of the session may have used this one before."""
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    connection.close()
-
-
-@dataclass
-class Hubs:
-    urls: list[str]
-    token: str  # alice's API token
-    database_url: str  # PostgreSQL, or the SQLite file both processes share
-
-
-@contextmanager
-def serving(
-    tmp_path: Path,
-    database_url: str | None,
-    clocks: tuple[str | None, ...] = (None, None),
-    **settings: str,
-) -> Iterator[Hubs]:
-    """Two ``hub serve`` processes on one database: ``database_url`` (PostgreSQL), or with None
-    the SQLite file in the instance folder both share. ``clocks``: a ``faketime`` offset per
-    process (e.g. ``"+30s"``), None for the real clock."""
-    if not HUB.exists():
-        pytest.skip(f"the hub command is not installed next to {sys.executable}")
-    ports = [free_port() for _ in clocks]
-    instance = tmp_path / "instance"  # shared: the same keys (and SQLite file) in both
-    env = clean_environment(
-        HUB_INSTANCE_PATH=str(instance),
-        HUB_PUBLIC_URL=f"http://127.0.0.1:{ports[0]}",
-        HUB_ALLOW_PRIVATE_ADDRESSES="1",
-        **settings,
-    )
-    if database_url is not None:
-        reset_schema(database_url)
-        env["HUB_DATABASE_URL"] = database_url
-    run_cli(env, tmp_path, "init", "--no-admin")
-    run_cli(env, tmp_path, "users", "create", "alice", "--password-stdin", stdin=f"{PASSWORD}\n")
-    token = run_cli(env, tmp_path, "tokens", "create", "alice").strip().splitlines()[-1]
-    servers: list[Server] = []
-    try:
-        for port, clock in zip(ports, clocks, strict=True):
-            command = [str(HUB), "serve", "--workers", "1", "--threads", str(THREADS)]
-            if clock is not None:
-                command = [FAKETIME, "-f", clock, *command]
-            log = tmp_path / f"hub-{port}.log"
-            process = spawn([*command, "--port", str(port)], env, log)
-            servers.append(Server(f"http://127.0.0.1:{port}", process, log))
-        for server in servers:
-            wait_until_serving(server, "/healthz")
-        yield Hubs(
-            urls=[s.url for s in servers],
-            token=token,
-            database_url=database_url or f"sqlite:///{instance / 'hub.db'}",
-        )
-    finally:
-        for server in servers:
-            server.stop()
 
 
 @pytest.fixture
@@ -611,7 +540,9 @@ def oidc_storms(request: pytest.FixtureRequest, hubs: Hubs, server, log: Path) -
     auth = {"Authorization": f"Bearer {hubs.token}"}
     browser = api_session()
     signed_in = browser.post(
-        f"{hubs.urls[0]}/api/login", json={"username": "alice", "password": PASSWORD}, timeout=10
+        f"{hubs.urls[0]}/api/login",
+        json={"username": "alice", "password": ALICE_PASSWORD},
+        timeout=10,
     )
     assert signed_in.status_code == 200, signed_in.text
     created = browser.post(

@@ -24,16 +24,7 @@ from hub.models import Connection, Integration
 from hub.refresher import Refresher, leader_lock
 
 from .hostile import Answer, Upstream
-from .live_servers import (
-    HUB,
-    Server,
-    clean_environment,
-    free_port,
-    from_another_host,
-    run_cli,
-    spawn,
-    wait_until_serving,
-)
+from .live_servers import from_another_host, serving
 
 TOKEN = "https://auth.example.org/token"
 
@@ -206,7 +197,7 @@ def wait_for(condition, seconds: float) -> bool:
     return condition()
 
 
-def leader_pid(database_url: str, instance: Path) -> int | None:
+def leader_pid(database_url: str) -> int | None:
     """The process that holds the leadership, as the lock tells it."""
     if database_url.startswith("sqlite:///"):
         lock = Path(database_url.removeprefix("sqlite:///") + ".refresher.lock")
@@ -225,35 +216,23 @@ def leader_pid(database_url: str, instance: Path) -> int | None:
 def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
     database_url, tmp_path, upstream
 ):
-    if not HUB.exists():
-        pytest.skip("the hub command is not installed beside this Python")
     grants = Grants(upstream)
-    instance = tmp_path / "instance"
-    env = clean_environment(
-        HUB_DATABASE_URL=database_url,
-        HUB_INSTANCE_PATH=str(instance),  # shared: the same keys in both
-        HUB_ALLOW_PRIVATE_ADDRESSES="1",
+    postgres = database_url if database_url.startswith("postgresql") else None
+    with serving(
+        tmp_path,
+        postgres,
+        workers=2,
+        threads=2,
         HUB_BACKGROUND_REFRESH="1",
         HUB_BACKGROUND_REFRESH_INTERVAL="1",
         HUB_REFRESH_SKEW="5",
-    )
-    run_cli(env, tmp_path, "init", "--no-admin")
-    run_cli(env, tmp_path, "users", "create", "alice", "--password-stdin", stdin="a password\n")
-    token = run_cli(env, tmp_path, "tokens", "create", "alice").strip().splitlines()[-1]
-    servers: list[Server] = []
-    try:
-        for _ in range(2):
-            port = free_port()
-            log = tmp_path / f"hub-{port}.log"
-            command = [str(HUB), "serve", "--workers", "2", "--port", str(port)]
-            servers.append(Server(f"http://127.0.0.1:{port}", spawn(command, env, log), log))
-        for server in servers:
-            wait_until_serving(server, "/healthz")
+    ) as hubs:
+        database_url = hubs.database_url
         http = requests.Session()
         http.trust_env = False
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = {"Authorization": f"Bearer {hubs.token}"}
         created = http.post(
-            f"{servers[0].url}/api/integrations",
+            f"{hubs.urls[0]}/api/integrations",
             headers=auth,
             json={
                 "name": "API",
@@ -269,7 +248,7 @@ def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
         assert created.status_code == 201, created.text
         ref = created.json()["id"]
         seeded = http.post(
-            f"{servers[1].url}/api/integrations/{ref}/connection",
+            f"{hubs.urls[1]}/api/integrations/{ref}/connection",
             headers=auth,
             json={"accessToken": "access-0", "refreshToken": "refresh-1", "expiresIn": 3},
             timeout=10,
@@ -277,10 +256,10 @@ def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
         assert seeded.status_code == 200, seeded.text
 
         # Due at once (3 s left, a 5 s window): one of the four workers refreshes it, once.
-        assert wait_for(lambda: grants.count >= 1, 15), [s.output() for s in servers]
+        assert wait_for(lambda: grants.count >= 1, 15)
         time.sleep(3)  # four turns of every worker: nobody refreshes it again
         assert grants.count == 1
-        first = leader_pid(database_url, instance)
+        first = leader_pid(database_url)
         assert first is not None
 
         os.kill(first, signal.SIGKILL)  # the leading worker dies mid-deployment
@@ -293,10 +272,7 @@ def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
             ),
         )
 
-        assert wait_for(lambda: grants.count >= 2, 15), [s.output() for s in servers]
+        assert wait_for(lambda: grants.count >= 2, 15)
         time.sleep(2)
         assert grants.count == 2
-        assert leader_pid(database_url, instance) not in (None, first)
-    finally:
-        for server in servers:
-            server.stop()
+        assert leader_pid(database_url) not in (None, first)

@@ -41,7 +41,9 @@ def register(api: Blueprint) -> None:
         integration, level = access.find(user, ref)
         return_to = request.args.get("returnTo")
         if g.get("auth_method") == "token":
-            token, expires = authorize.create_link(integration, user, level, return_to)
+            token, expires = authorize.create_link(
+                provider_of(integration), integration, user, level, return_to
+            )
             url = f"{current_app.config['PUBLIC_URL']}/oauth2/start?link={token}"
             return jsonify({"connectUrl": url, "expiresAt": isoformat(expires)}), 200
         url = authorize.start(
