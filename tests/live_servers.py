@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import requests
 
 HUB = Path(sys.executable).with_name("hub")
 START_TIMEOUT = 60.0
@@ -240,6 +241,51 @@ class Hubs:
     urls: list[str]
     token: str  # alice's API token
     database_url: str  # PostgreSQL, or the SQLite file both processes share
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def connected_integration(
+        self, provider: str, api: str, *, access: str, refresh: str, expires_in: int
+    ) -> int:
+        """Alice's custom OAuth2 integration with a client of its own at the server
+        ``provider`` (``/authorize``, ``/token``) and API base ``api``, connected by pasting
+        tokens that server issued; created through the first hub, connected through the second.
+        Its id."""
+        with api_session() as http:
+            created = http.post(
+                f"{self.urls[0]}/api/integrations",
+                headers=self.auth,
+                json={
+                    "name": "API",
+                    "authType": "oauth2",
+                    "authUri": f"{provider}/authorize",
+                    "tokenUri": f"{provider}/token",
+                    "clientId": "hub-client",
+                    "clientSecret": "client-secret",
+                    "apiBaseUri": api,
+                },
+                timeout=10,
+            )
+            assert created.status_code == 201, created.text
+            integration = created.json()["id"]
+            seeded = http.post(
+                f"{self.urls[1]}/api/integrations/{integration}/connection",
+                headers=self.auth,
+                json={"accessToken": access, "refreshToken": refresh, "expiresIn": expires_in},
+                timeout=10,
+            )
+            assert seeded.status_code == 200, seeded.text
+        return integration
+
+
+def api_session() -> requests.Session:
+    """A client for the hubs these tests start: everything is local, never a proxy from the
+    environment."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 @contextmanager

@@ -34,6 +34,7 @@ from .live_servers import (
     ALICE_PASSWORD,
     FAKETIME,
     Hubs,
+    api_session,
     from_another_host,
     serving,
 )
@@ -123,32 +124,11 @@ def two_hubs(postgres_database: str, tmp_path: Path) -> Iterator[Hubs]:
 
 @pytest.mark.postgres
 def test_two_processes_twenty_concurrent_refreshes_make_one_grant(two_hubs, token_endpoint):
-    auth = {"Authorization": f"Bearer {two_hubs.token}"}
-    http = requests.Session()
-    http.trust_env = False
-    created = http.post(
-        f"{two_hubs.urls[0]}/api/integrations",
-        headers=auth,
-        json={
-            "name": "Race",
-            "authType": "oauth2",
-            "authUri": f"{token_endpoint.url}/authorize",
-            "tokenUri": f"{token_endpoint.url}/token",
-            "clientId": "hub-client",
-            "clientSecret": "client-secret",
-            "apiBaseUri": token_endpoint.url,
-        },
-        timeout=10,
+    auth = two_hubs.auth
+    http = api_session()
+    integration = two_hubs.connected_integration(
+        token_endpoint.url, token_endpoint.url, access="access-0", refresh="refresh-1", expires_in=1
     )
-    assert created.status_code == 201, created.text
-    integration = created.json()["id"]
-    seeded = http.post(
-        f"{two_hubs.urls[1]}/api/integrations/{integration}/connection",
-        headers=auth,
-        json={"accessToken": "access-0", "refreshToken": "refresh-1", "expiresIn": 1},
-        timeout=10,
-    )
-    assert seeded.status_code == 200, seeded.text
     # Expired, without waiting for it (not a secret: no keys needed).
     with psycopg2.connect(two_hubs.database_url) as connection, connection.cursor() as cursor:
         cursor.execute("UPDATE connection SET expires_at = '2020-01-01 00:00:00'")
@@ -327,12 +307,6 @@ def rotating_provider() -> Iterator[RotatingProvider]:
         provider.server.server_close()
 
 
-def api_session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # everything is local: never a proxy from the environment
-    return session
-
-
 def believed_valid(hubs: Hubs) -> None:
     """The hub believes the stored access token valid for a long time (not a secret)."""
     updated = from_another_host(
@@ -429,35 +403,19 @@ def assert_one_grant_per_round(rounds: list[Round]) -> None:
 def custom_integration(hubs: Hubs, provider: RotatingProvider) -> int:
     """A custom OAuth2 integration with its own client, connected with pasted tokens the
     provider issued (``access-0``, ``refresh-0``)."""
-    auth = {"Authorization": f"Bearer {hubs.token}"}
+    integration = hubs.connected_integration(
+        provider.url,
+        f"{provider.url}/api",
+        access="access-0",
+        refresh="refresh-0",
+        expires_in=86400,
+    )
     with api_session() as http:
-        created = http.post(
-            f"{hubs.urls[0]}/api/integrations",
-            headers=auth,
-            json={
-                "name": "Rotating",
-                "provider": "custom",
-                "authType": "oauth2",
-                "authUri": f"{provider.url}/authorize",
-                "tokenUri": f"{provider.url}/token",
-                "clientId": "rotating-client",
-                "clientSecret": "rotating-secret",
-                "apiBaseUri": f"{provider.url}/api",
-            },
-            timeout=10,
-        )
-        assert created.status_code == 201, created.text
-        integration = created.json()["id"]
-        seeded = http.post(
-            f"{hubs.urls[1]}/api/integrations/{integration}/connection",
-            headers=auth,
-            json={"accessToken": "access-0", "refreshToken": "refresh-0", "expiresIn": 86400},
-            timeout=10,
-        )
-        assert seeded.status_code == 200, seeded.text
         # The premise: with the token the provider accepts, a call makes no grant.
         first = http.get(
-            f"{hubs.urls[0]}/api/integrations/{integration}/proxy/items", headers=auth, timeout=30
+            f"{hubs.urls[0]}/api/integrations/{integration}/proxy/items",
+            headers=hubs.auth,
+            timeout=30,
         )
         assert first.status_code == 200, first.text
         assert provider.counts() == (0, 0)

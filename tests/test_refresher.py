@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 from prometheus_client import REGISTRY
 
 from hub import accounts
@@ -228,32 +227,9 @@ def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
         HUB_REFRESH_SKEW="5",
     ) as hubs:
         database_url = hubs.database_url
-        http = requests.Session()
-        http.trust_env = False
-        auth = {"Authorization": f"Bearer {hubs.token}"}
-        created = http.post(
-            f"{hubs.urls[0]}/api/integrations",
-            headers=auth,
-            json={
-                "name": "API",
-                "authType": "oauth2",
-                "authUri": f"{upstream.base}/authorize",
-                "tokenUri": f"{upstream.base}/token",
-                "clientId": "client",
-                "clientSecret": "secret",
-                "apiBaseUri": upstream.base,
-            },
-            timeout=10,
+        hubs.connected_integration(
+            upstream.base, upstream.base, access="access-0", refresh="refresh-1", expires_in=3
         )
-        assert created.status_code == 201, created.text
-        ref = created.json()["id"]
-        seeded = http.post(
-            f"{hubs.urls[1]}/api/integrations/{ref}/connection",
-            headers=auth,
-            json={"accessToken": "access-0", "refreshToken": "refresh-1", "expiresIn": 3},
-            timeout=10,
-        )
-        assert seeded.status_code == 200, seeded.text
 
         # Due at once (3 s left, a 5 s window): one of the four workers refreshes it, once.
         assert wait_for(lambda: grants.count >= 1, 15)
