@@ -139,6 +139,17 @@ def db(app):
 
 
 @pytest.fixture
+def in_db(app):
+    """Run a function in an app context with a database connection (to arrange or inspect)."""
+
+    def run(function, *args, **kwargs):
+        with app.app_context(), database.connection_context():
+            return function(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -12,7 +12,6 @@ import re
 import pytest
 
 from hub import accounts
-from hub.db import database
 from hub.errors import ValidationError
 from hub.models import ApiToken, Team
 from tests.conftest import PASSWORD
@@ -23,15 +22,6 @@ CONTROLS = ["\x00", "\t", "\n", "\r", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\
 CONTROLS += ["\u2028", "\u2029"]
 IDS = [f"U+{ord(c):04X}" for c in CONTROLS]
 HEADER_SPLIT = "\r\nX-Injected: 1"
-
-
-@pytest.fixture
-def in_db(app):
-    def run(function, *args, **kwargs):
-        with app.app_context(), database.connection_context():
-            return function(*args, **kwargs)
-
-    return run
 
 
 def nothing_named(in_db, name: str) -> bool:

@@ -25,17 +25,6 @@ from tests.test_web import csrf_token
 NEW_PASSWORD = "a brand new passphrase"
 
 
-@pytest.fixture
-def in_db(app):
-    """Run a function in an app context with a database connection (to arrange or inspect)."""
-
-    def run(function, *args, **kwargs):
-        with app.app_context(), database.connection_context():
-            return function(*args, **kwargs)
-
-    return run
-
-
 def saved_cookie(client) -> str:
     """What an attacker copies out of a signed-in browser: the session cookie's value."""
     cookie = client.get_cookie("session")

@@ -36,17 +36,6 @@ def token(as_admin):
 
 
 @pytest.fixture
-def in_db(app):
-    """Run a function in an app context with a database connection (to arrange or inspect)."""
-
-    def run(function, *args, **kwargs):
-        with app.app_context(), database.connection_context():
-            return function(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def team(in_db, admin):
     return in_db(accounts.create_team, "ops", display_name="Operations")
 
