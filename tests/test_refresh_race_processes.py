@@ -56,8 +56,23 @@ class TokenEndpoint:
     other: list[str] = field(default_factory=list)  # anything else that reached it
 
 
+class JSONHandler(BaseHTTPRequestHandler):
+    """A quiet handler that answers JSON: the tests assert on what it recorded instead."""
+
+    def answer(self, status: int, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def token_handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JSONHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -79,17 +94,6 @@ def token_handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
                     "refresh_token": f"refresh-{number + 1}",  # rotated on every use
                 },
             )
-
-        def answer(self, status: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # quiet: the test asserts on what it recorded instead
 
     return Handler
 
@@ -234,7 +238,7 @@ class RotatingProvider:
     def handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -280,17 +284,6 @@ class RotatingProvider:
                     self.answer(200, {"items": []})
                 else:
                     self.answer(401, {"error": "invalid_token"})
-
-            def answer(self, status: int, body: dict[str, object]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
         return Handler
 
