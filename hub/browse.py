@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response
 
 from hub.connections import connection_for
 from hub.context import ProviderContext
+from hub.disposition import content_disposition
 from hub.errors import HubError, NotFound, ValidationError
 from hub.items import Download, Page
 from hub.models import Integration, User
@@ -121,10 +121,3 @@ def sandbox(response: Response) -> Response:
     for name, value in SANDBOX_HEADERS.items():
         response.headers[name] = value
     return response
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback and the exact name as RFC 6266 / 5987 ``filename*``."""
-    cleaned = "".join(c for c in filename if c >= " " and c != "\x7f").strip() or "download"
-    fallback = "".join(c if c.isascii() and c not in '"\\;' else "_" for c in cleaned)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(cleaned, safe='')}"
