@@ -249,7 +249,10 @@ def _token_request(
     if auth_mode == "basic":
         kwargs["auth"] = _basic(client)
     elif auth_mode == "query":
-        url = _with_query(url, credentials)
+        # RFC 6749 §2.3.1: client credentials never go in a URL, which proxies and server logs
+        # keep. The query identifies the client; a provider that also wants its secret is
+        # declared with `basic`, `form` or `json`.
+        url = _with_query(url, {"client_id": client.client_id})
     else:
         params.update(credentials)
     if method == "GET":

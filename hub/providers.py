@@ -66,7 +66,8 @@ class OAuth2Settings:
     ``authorize_url`` / ``token_url`` may be ``None`` when every integration brings its own
     (the generic ``custom`` provider). ``token_auth`` is how the client authenticates at the
     token endpoint: ``form`` (client_id/secret in the form body), ``basic`` (HTTP Basic),
-    ``query`` (in the query string) or ``json`` (a JSON body instead of a form).
+    ``query`` (the client_id alone in the query string: a secret never goes in a URL) or
+    ``json`` (a JSON body instead of a form).
     """
 
     authorize_url: str | None
@@ -97,7 +98,8 @@ class OAuth2Settings:
     @property
     def effective_refresh_auth(self) -> TokenAuth:
         """How the client authenticates on refresh: as declared, else as at the token endpoint —
-        except that a GET refresh, having no body, sends form or JSON credentials as a query."""
+        except that a GET refresh, having no body, identifies the client in the query (its
+        client_id only: the secret is not sent, as it would be written into a URL)."""
         if self.refresh_auth is not None:
             return self.refresh_auth
         if self.refresh_method == "GET" and self.token_auth != "basic":

@@ -500,3 +500,43 @@ def test_a_stored_forbidden_api_key_header_is_never_sent(app, mallory, mallory_s
 
     assert answer.status_code == 400 and answer.json["error"]["code"] == "header_refused"
     assert mallory_server.seen == []
+
+
+# -- a client secret never travels in a URL (RFC 6749 §2.3.1) ---------------------------------
+
+
+@pytest.mark.parametrize("token_auth", ["form", "query", "json"])
+def test_a_client_secret_is_never_written_into_a_url(mallory, upstream, token_auth):
+    """A provider refreshing with GET (PowerFolder's older servers) or a token endpoint that
+    identifies clients in the query: the server's access log, and every proxy in between, would
+    keep a secret sent in the request line. What reached the server says it never was."""
+    secret = "integration-own-client-secret"
+    upstream.answer("token", json={**token_answer(), "refresh_token": "refresh-1"})
+    ref = mallory.post(
+        "/api/integrations",
+        json={
+            "name": "Old server",
+            "authType": "oauth2",
+            "authUri": upstream.base + "/authorize",
+            "tokenUri": upstream.base + "/token",
+            "apiBaseUri": upstream.base + "/api",
+            "clientId": "own-client",
+            "clientSecret": secret,
+            "settings": {"tokenAuth": token_auth, "refreshMethod": "GET"},
+        },
+    ).json["id"]
+    state = query_of(mallory.get(f"/api/integrations/{ref}/connect").headers["Location"])["state"]
+    assert (
+        mallory.get("/oauth2/callback", query_string={"state": state, "code": "c"}).status_code
+        == 303
+    )
+
+    refreshed = mallory.post(f"/api/integrations/{ref}/connection/refresh")
+
+    assert refreshed.status_code == 200, refreshed.json
+    exchange, refresh = upstream.seen
+    assert (exchange.method, refresh.method) == ("POST", "GET")
+    assert query_of(refresh.path)["client_id"] == "own-client"
+    assert query_of(refresh.path)["grant_type"] == "refresh_token"
+    assert not any(secret in seen.path for seen in upstream.seen)
+    assert exchange.carries(secret) == (token_auth != "query")

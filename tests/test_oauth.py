@@ -198,7 +198,14 @@ def test_the_done_page_tells_the_opener_and_closes(alice_client, requests_mock):
                 r.headers["Authorization"].startswith("Basic ") and "client_secret" not in r.text
             ),
         ),
-        ("query", lambda r: parse_qs(urlsplit(r.url).query)["client_secret"] == [SECRET]),
+        (
+            "query",
+            lambda r: (
+                parse_qs(urlsplit(r.url).query)["client_id"] == ["hub-client"]
+                and SECRET not in r.url
+                and SECRET not in (r.text or "")
+            ),
+        ),
         (
             "json",
             lambda r: (

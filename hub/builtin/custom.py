@@ -34,7 +34,7 @@ def hub_register_providers() -> list[Provider]:
                     type="choice",
                     choices=TOKEN_AUTH_MODES,
                     default="form",
-                    help="form body, HTTP Basic, query string or JSON body",
+                    help="form body, HTTP Basic, client id in the query (no secret) or JSON body",
                     overrides="oauth2.token_auth",
                 ),
                 Setting(
