@@ -2,8 +2,10 @@
 
 Connections use OAuth2 with PKCE. Google only hands out a refresh token on a consent screen, so
 every authorization asks for offline access and forces consent; scopes granted earlier are kept.
+The default scopes include ``profile``, without which userinfo carries no name.
 The hub runs the protocol from this declaration; the plugin brings the ``drive`` service's
-browse and download operations (:mod:`hub_google.folders`, :mod:`hub_google.downloads`).
+browse and download operations (:mod:`hub_google.folders`, :mod:`hub_google.downloads`, with
+native files exported by :mod:`hub_google.exports` and :mod:`hub_google.links`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,14 @@ def hub_register_providers() -> list[Provider]:
             oauth2=OAuth2Settings(
                 authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
                 token_url="https://oauth2.googleapis.com/token",
-                scopes=("openid", "email", "https://www.googleapis.com/auth/drive.readonly"),
+                # ``profile`` brings the account's name into userinfo; without it the name is
+                # always empty.
+                scopes=(
+                    "openid",
+                    "email",
+                    "profile",
+                    "https://www.googleapis.com/auth/drive.readonly",
+                ),
                 token_auth="form",
                 pkce=True,
                 authorize_params={
@@ -88,8 +97,8 @@ def hub_register_providers() -> list[Provider]:
                 email_field="email",
                 name_field="name",
                 unauthorized_hint=(
-                    "Google's userinfo needs the openid and email scopes: keep them in the "
-                    "integration's scope"
+                    "Google's userinfo needs the openid and email scopes (and profile for the "
+                    "account's name): keep them in the integration's scope"
                 ),
             ),
             services=(

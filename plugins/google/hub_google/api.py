@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -138,8 +138,28 @@ def call(
     :param backoff: the retry policy; by default :data:`BACKOFF`.
     :return: the last response, whatever its status: pass it to :func:`check`.
     """
-    policy = backoff or BACKOFF
     url = ctx.url("drive", DRIVE + path)
+    return call_url(ctx, url, params=params, headers=headers, stream=stream, backoff=backoff)
+
+
+def call_url(
+    ctx: ProviderContext,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    stream: bool = False,
+    backoff: Backoff | None = None,
+) -> requests.Response:
+    """``GET`` an absolute ``url`` with the account's token, retried as :func:`call` does.
+
+    Only for URLs the caller has checked may carry the token: Drive's own, or an export link
+    that :func:`hub_google.links.checked_link` accepted.
+
+    :return: the last response, whatever its status: pass it to :func:`check`.
+    """
+    policy = backoff or BACKOFF
+    path = urlsplit(url).path  # for the log: the query may hold ids the log need not keep
     attempt = 0
     while True:
         response = ctx.request(
@@ -202,8 +222,9 @@ def failure(ctx: ProviderContext, response: requests.Response) -> HubError:
         )
     if status == 403 and EXPORT_TOO_LARGE in error.reasons:
         return Forbidden(
-            f"{ctx.name} exports files of at most 10 MB and this one is larger: download it in "
-            "another format, or from Google Drive itself",
+            f"{ctx.name} exports files of at most 10 MB through files.export and this one is "
+            "larger, and the file offers no export link for this format: download it in another "
+            "format, or from Google Drive itself",
             code="export_too_large",
         )
     if status == 403:

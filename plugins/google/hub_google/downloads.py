@@ -2,7 +2,10 @@
 Google-native file, an export in the format the caller picks.
 
 The file's metadata is read first: it gives the name to save under, tells a native file from
-one with bytes, and resolves a shortcut to its target.
+one with bytes, resolves a shortcut to its target, and lists the file's export links. A native
+file is exported through its export link (no 10 MB limit, see :mod:`hub_google.links`), and
+through ``files.export`` only when its metadata lists no link for the format; a native type
+without any export is refused before any further call.
 """
 
 from __future__ import annotations
@@ -14,10 +17,22 @@ import requests
 from hub.context import ProviderContext
 from hub.errors import NotFound, ValidationError
 from hub.items import CHUNK_SIZE, Download
-from hub_google import api
-from hub_google.exports import FALLBACK, FOLDER, SHORTCUT, Format, choose, filename, formats_of
+from hub_google import api, links
+from hub_google.exports import (
+    FOLDER,
+    KNOWN_FORMATS,
+    NO_EXPORT,
+    SHORTCUT,
+    Format,
+    choose,
+    filename,
+    formats_of,
+    formats_offered,
+    is_native,
+    not_exportable,
+)
 
-META_FIELDS = "id,name,mimeType,size,shortcutDetails(targetId,targetMimeType)"
+META_FIELDS = "id,name,mimeType,size,shortcutDetails(targetId,targetMimeType),exportLinks"
 CHUNK_SIZE = CHUNK_SIZE  # the hub's download chunk size
 # Compressed transfer would make Content-Length (and a Range) count other bytes than the file's.
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -27,13 +42,15 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
     """The bytes of file ``item_id``, streamed; a native file exported.
 
     :param ctx: the authenticated session to Google; ``ctx.options["format"]`` picks the export
-        format of a Doc (``docx``, ``pdf``), Sheet (``xlsx``, ``csv``) or Slides (``pptx``,
-        ``pdf``); the first of each is the default. It is ignored for other files.
+        format of a native file (:data:`hub_google.exports.EXPORTS`: a Doc ``docx`` or ``pdf``,
+        a Drawing ``svg``, ``png``, ``jpeg`` or ``pdf``, ...); the first of each is the default.
+        It is ignored for files with bytes of their own.
     :param item_id: a file id (or a shortcut's, which is followed).
     :param range_header: the caller's ``Range``, passed on for files with bytes of their own;
         exports are always whole.
     :return: the download; ``status`` 206 with ``content_range`` when Drive honoured the range.
-    :raises ValidationError: for a folder, or a format the file cannot be exported in.
+    :raises ValidationError: for a folder, a native file without any export (a Form, a Site),
+        or a format the file cannot be exported in; no export is asked of Google then.
     """
     meta = metadata(ctx, item_id)
     if meta.get("mimeType") == SHORTCUT:
@@ -49,9 +66,14 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
             code="not_a_file",
         )
     requested = ctx.options.get("format")
-    formats = formats_of(mime_type)
-    if formats:
-        return export(ctx, meta, choose(formats, requested))
+    if is_native(mime_type):
+        name = str(meta.get("name") or item_id)
+        formats = () if mime_type in NO_EXPORT else formats_of(mime_type)
+        # A native type the table does not know: what its export links offer.
+        formats = formats or formats_offered(meta.get("exportLinks"))
+        if not formats or mime_type in NO_EXPORT:
+            raise not_exportable(name, mime_type)
+        return export(ctx, meta, choose(formats, requested, mime_type))
     headers = dict(IDENTITY)
     if range_header:
         headers["Range"] = range_header
@@ -63,26 +85,34 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
         stream=True,
     )
     if response.status_code == 403 and api.NOT_DOWNLOADABLE in api.google_error(response).reasons:
-        # A native type without an entry in EXPORTS (a drawing, say): Google converts it.
+        # A file of another type that Google will not hand out as is: it may still convert it.
         response.close()
-        return export(ctx, meta, choose(FALLBACK, requested))
+        formats = formats_offered(meta.get("exportLinks")) or KNOWN_FORMATS
+        return export(ctx, meta, choose(formats, requested, mime_type))
     api.check(ctx, response)
     return streamed(response, str(meta.get("name") or item_id), mime_type)
 
 
 def export(ctx: ProviderContext, meta: dict[str, Any], chosen: Format) -> Download:
-    """A native file converted to ``chosen`` (``GET /files/{id}/export``), named accordingly.
+    """A native file converted to ``chosen``, named accordingly: through the file's export link
+    for that format, else ``GET /files/{id}/export``.
 
-    :raises Forbidden: with code ``export_too_large`` beyond Google's 10 MB export limit.
+    :raises Forbidden: with code ``export_too_large`` when only ``files.export`` was possible
+        and the export is over Google's 10 MB limit for it.
+    :raises UpstreamFailed: when the export link points elsewhere than Google (nothing is sent).
     """
     name = str(meta.get("name") or meta["id"])
-    response = api.call(
-        ctx,
-        api.file_path(str(meta["id"]), "/export"),
-        params={"mimeType": chosen.mime_type},
-        headers=IDENTITY,
-        stream=True,
-    )
+    link = links.export_link(ctx, meta, chosen)
+    if link is not None:
+        response = links.fetch(ctx, link, IDENTITY)
+    else:
+        response = api.call(
+            ctx,
+            api.file_path(str(meta["id"]), "/export"),
+            params={"mimeType": chosen.mime_type},
+            headers=IDENTITY,
+            stream=True,
+        )
     if response.status_code == 400:
         response.close()
         raise ValidationError(
@@ -94,7 +124,7 @@ def export(ctx: ProviderContext, meta: dict[str, Any], chosen: Format) -> Downlo
 
 
 def metadata(ctx: ProviderContext, file_id: str) -> dict[str, Any]:
-    """A file's id, name, type, size and shortcut target."""
+    """A file's id, name, type, size, shortcut target and export links."""
     meta = api.get_json(
         ctx,
         api.file_path(file_id),

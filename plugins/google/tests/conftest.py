@@ -38,7 +38,12 @@ def recorded(name: str) -> Any:
 
 def query(request: Any) -> dict[str, str]:
     """A mocked request's query string, exactly as sent (requests-mock lowercases its own)."""
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+    return query_of_url(request.url)
+
+
+def query_of_url(url: str) -> dict[str, str]:
+    """The query parameters of ``url``, one value each."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 # -- the plugin -----------------------------------------------------------------------------------
@@ -160,6 +165,17 @@ class FakeGoogle:
             additional_matcher=lambda r: query(r).get("mimeType") == mime_type,
         )
 
+    def export_link(self, meta: str, mime_type: str, spec: Any) -> Any:
+        """The export link that the recorded metadata ``meta`` lists for ``mime_type``
+        (on ``docs.google.com`` for Docs Editors files), matched with its whole query."""
+        url = recorded(meta)["exportLinks"][mime_type]
+        expected = query_of_url(url)
+        return self.mocker.get(
+            url.split("?")[0],
+            _responses(spec),
+            additional_matcher=lambda r: query(r) == expected,
+        )
+
 
 @pytest.fixture
 def google(requests_mock: Any) -> FakeGoogle:
@@ -215,7 +231,7 @@ def connect(client: FlaskClient, google: FakeGoogle) -> Callable[[int], TestResp
             query_string={
                 "state": state,
                 "code": "4/0AeaYSHBrecordedcode",
-                "scope": "email openid https://www.googleapis.com/auth/drive.readonly",
+                "scope": "email profile openid https://www.googleapis.com/auth/drive.readonly",
                 "authuser": "0",
                 "prompt": "consent",
                 "iss": "https://accounts.google.com",

@@ -1,4 +1,5 @@
-"""Downloading from Drive through the hub: bytes with alt=media and Range, native files exported."""
+"""Downloading from Drive through the hub: bytes with alt=media and Range (native files: see
+test_exports.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ import pytest
 
 REPORT = "1RePoRtPdF9a8b7c6d"
 PDF_BYTES = b"%PDF-1.7\n\x00\x01\x02\xff binary \r\n body\n%%EOF\n"
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
 
 def sent(matcher):
@@ -130,136 +127,6 @@ def test_a_file_the_account_may_not_read_is_forbidden(drive, google):
     error = response.get_json()["error"]
     assert error["code"] == "forbidden"
     assert "does not have sufficient permissions" in error["message"]
-
-
-# -- exports of native files ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "file_id, meta, requested, mime_type, filename",
-    [
-        ("1MeEtInGnOtEsDoC3k", "meta_meeting_notes", None, DOCX, "Meeting notes.docx"),
-        ("1MeEtInGnOtEsDoC3k", "meta_meeting_notes", "docx", DOCX, "Meeting notes.docx"),
-        ("1MeEtInGnOtEsDoC3k", "meta_meeting_notes", "pdf", "application/pdf", "Meeting notes.pdf"),
-        ("1BuDgEtShEeT2024zz", "meta_budget_sheet", None, XLSX, "Budget 2024.xlsx"),
-        ("1BuDgEtShEeT2024zz", "meta_budget_sheet", "xlsx", XLSX, "Budget 2024.xlsx"),
-        ("1BuDgEtShEeT2024zz", "meta_budget_sheet", "csv", "text/csv", "Budget 2024.csv"),
-        ("1QuArTeRlYsLiDeSqq", "meta_quarterly_slides", None, PPTX, "Quarterly review.pptx"),
-        ("1QuArTeRlYsLiDeSqq", "meta_quarterly_slides", "pptx", PPTX, "Quarterly review.pptx"),
-        (
-            "1QuArTeRlYsLiDeSqq",
-            "meta_quarterly_slides",
-            "pdf",
-            "application/pdf",
-            "Quarterly review.pdf",
-        ),
-    ],
-)
-def test_every_native_type_is_exported_in_each_of_its_formats(
-    drive, google, file_id, meta, requested, mime_type, filename
-):
-    exported = f"exported as {mime_type}".encode()
-    google.file(file_id, meta)
-    export = google.export(
-        file_id, mime_type, [{"content": exported, "headers": {"Content-Type": mime_type}}]
-    )
-    params = {"format": requested} if requested else {}
-
-    response = drive.download(file_id, **params)
-
-    assert response.status_code == 200, response.get_json()
-    assert response.data == exported and export.call_count == 1
-    assert response.headers["Content-Type"].startswith(mime_type)
-    assert (
-        f"filename*=UTF-8''{filename.replace(' ', '%20')}"
-        in (response.headers["Content-Disposition"])
-    )
-
-
-def test_a_native_file_is_exported_without_asking_for_its_bytes(drive, google):
-    google.file("1MeEtInGnOtEsDoC3k", "meta_meeting_notes")
-    google.export("1MeEtInGnOtEsDoC3k", DOCX, [{"content": b"PK\x03\x04"}])
-    media = google.media("1MeEtInGnOtEsDoC3k", [google.answer("error_file_not_downloadable", 403)])
-
-    drive.download("1MeEtInGnOtEsDoC3k")
-
-    assert media.call_count == 0
-
-
-def test_the_format_is_matched_without_regard_to_case(drive, google):
-    google.file("1MeEtInGnOtEsDoC3k", "meta_meeting_notes")
-    export = google.export("1MeEtInGnOtEsDoC3k", "application/pdf", [{"content": b"%PDF"}])
-
-    drive.download("1MeEtInGnOtEsDoC3k", format="PDF")
-
-    assert export.call_count == 1
-
-
-def test_an_unknown_format_is_refused_naming_the_allowed_ones(drive, google):
-    google.file("1BuDgEtShEeT2024zz", "meta_budget_sheet")
-
-    response = drive.download("1BuDgEtShEeT2024zz", format="docx")
-
-    assert response.status_code == 400
-    error = response.get_json()["error"]
-    assert error["code"] == "invalid"
-    assert error["fields"] == {"format": "one of xlsx, csv"}
-    assert "xlsx, csv" in error["message"]
-
-
-def test_the_format_is_ignored_for_a_file_with_bytes(drive, google):
-    google.file(REPORT, "meta_report")
-    google.media(REPORT, media_answer(PDF_BYTES))
-
-    response = drive.download(REPORT, format="xlsx")
-
-    assert response.data == PDF_BYTES
-
-
-def test_an_export_beyond_10_mb_is_reported_clearly(drive, google):
-    google.file("1QuArTeRlYsLiDeSqq", "meta_quarterly_slides")
-    google.export("1QuArTeRlYsLiDeSqq", PPTX, [google.answer("error_export_too_large", 403)])
-
-    response = drive.download("1QuArTeRlYsLiDeSqq")
-
-    assert response.status_code == 403
-    error = response.get_json()["error"]
-    assert error["code"] == "export_too_large"
-    assert "10 MB" in error["message"]
-
-
-def test_a_file_google_will_not_hand_out_is_exported_instead(drive, google):
-    google.file("1DrAwInGwHiTeBoArD", "meta_whiteboard_drawing")
-    google.media("1DrAwInGwHiTeBoArD", [google.answer("error_file_not_downloadable", 403)])
-    export = google.export("1DrAwInGwHiTeBoArD", "application/pdf", [{"content": b"%PDF-1.4"}])
-
-    response = drive.download("1DrAwInGwHiTeBoArD")
-
-    assert (response.status_code, response.data) == (200, b"%PDF-1.4")
-    assert export.call_count == 1
-    assert "filename*=UTF-8''Whiteboard.pdf" in response.headers["Content-Disposition"]
-
-
-def test_an_export_google_cannot_make_is_refused(drive, google):
-    google.file("1DrAwInGwHiTeBoArD", "meta_whiteboard_drawing")
-    google.media("1DrAwInGwHiTeBoArD", [google.answer("error_file_not_downloadable", 403)])
-    google.export("1DrAwInGwHiTeBoArD", XLSX, [{"status_code": 400, "json": {"error": {}}}])
-
-    response = drive.download("1DrAwInGwHiTeBoArD", format="xlsx")
-
-    assert response.status_code == 400
-    assert response.get_json()["error"]["fields"] == {
-        "format": "xlsx is not available for this file"
-    }
-
-
-def test_an_export_is_always_whole(drive, google):
-    google.file("1MeEtInGnOtEsDoC3k", "meta_meeting_notes")
-    export = google.export("1MeEtInGnOtEsDoC3k", DOCX, [{"content": b"PK\x03\x04"}])
-
-    response = drive.download("1MeEtInGnOtEsDoC3k", headers={"Range": "bytes=0-1"})
-
-    assert response.status_code == 200 and "Range" not in export.last_request.headers
 
 
 # -- ids that would leave /files/ (SECURITY 33) ----------------------------------------------------

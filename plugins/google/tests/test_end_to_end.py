@@ -1,6 +1,6 @@
 """A user's whole story through the hub's HTTP API, with Google played by requests-mock: create a
 Google integration, connect the account, browse My Drive and a shared drive to the bottom,
-download a file byte for byte and export a Google Doc as PDF."""
+download a file byte for byte and export a Google Doc as PDF (through its export link)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_connect_browse_download_and_export(tmp_path, monkeypatch, google):
     notes = my_drive["Meeting notes"]
     assert notes["exportFormats"] == ["docx", "pdf"]
     google.file(notes["id"], "meta_meeting_notes")
-    google.export(notes["id"], "application/pdf", [{"content": b"%PDF-1.7 notes"}])
+    google.export_link("meta_meeting_notes", "application/pdf", [{"content": b"%PDF-1.7 notes"}])
     exported = client.get(f"{items}/{notes['id']}/download", query_string={"format": "pdf"})
     assert (exported.status_code, exported.data) == (200, b"%PDF-1.7 notes")
     assert exported.headers["Content-Type"] == "application/pdf"

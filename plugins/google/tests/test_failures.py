@@ -83,9 +83,23 @@ def test_a_download_is_retried_after_a_rate_limit(drive, google, waits):
     assert (response.status_code, response.data, len(waits)) == (200, b"%PDF", 1)
 
 
-def test_an_export_is_retried_after_a_rate_limit(drive, google, waits):
+def test_an_export_link_is_retried_after_a_429(drive, google, waits):
     pdf = "application/pdf"
     google.file("1MeEtInGnOtEsDoC3k", "meta_meeting_notes")
+    google.export_link(
+        "meta_meeting_notes",
+        pdf,
+        [google.answer("error_too_many_requests", 429), {"content": b"%PDF"}],
+    )
+
+    response = drive.download("1MeEtInGnOtEsDoC3k", format="pdf")
+
+    assert (response.status_code, response.data, len(waits)) == (200, b"%PDF", 1)
+
+
+def test_files_export_is_retried_after_a_rate_limit(drive, google, waits):
+    pdf = "application/pdf"
+    google.file("1MeEtInGnOtEsDoC3k", "meta_meeting_notes_without_links")
     google.export(
         "1MeEtInGnOtEsDoC3k", pdf, [google.answer("error_rate_limit", 403), {"content": b"%PDF"}]
     )

@@ -58,7 +58,7 @@ def test_connect_asks_for_the_default_scopes(client, create):
 
     params = query_of(client.get(f"/api/integrations/{ref}/connect").headers["Location"])
 
-    assert params["scope"] == "openid email https://www.googleapis.com/auth/drive.readonly"
+    assert params["scope"] == "openid email profile https://www.googleapis.com/auth/drive.readonly"
 
 
 def test_the_code_is_exchanged_in_a_form_with_the_client_secret_and_verifier(

@@ -52,10 +52,11 @@ def test_exchanges_codes_at_the_google_token_url(provider):
     assert provider.oauth2.token_url == "https://oauth2.googleapis.com/token"
 
 
-def test_default_scopes_are_openid_email_and_drive_readonly(provider):
+def test_default_scopes_are_openid_email_profile_and_drive_readonly(provider):
     assert provider.oauth2.scopes == (
         "openid",
         "email",
+        "profile",
         "https://www.googleapis.com/auth/drive.readonly",
     )
 
