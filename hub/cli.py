@@ -21,6 +21,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from hub import __version__ as hub_version
 from hub import accounts, migrations, sessions
 from hub.app import build_registry, create_app
 from hub.config import as_bool, private_addresses
@@ -28,7 +29,7 @@ from hub.config import settings as hub_settings
 from hub.crypto import CryptoError, generate_key
 from hub.db import database
 from hub.errors import HubError, ReauthRequired
-from hub.plugins import PluginRegistry
+from hub.plugins import PLUGIN_API_VERSION, PluginRegistry
 
 ADMIN_NAME = "admin"
 
@@ -430,12 +431,12 @@ def plugins() -> None:
     """Inspect installed plugins."""
 
 
-@plugins.command("list")
+@plugins.command("list", with_appcontext=False)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-@with_appcontext
 def plugins_list(as_json: bool) -> None:
     """One row per plugin: name, distribution, version, status."""
-    listing = current_app.extensions["hub"].registry.listing()
+    # Built from the settings alone: listing plugins creates no instance folder, key or database.
+    listing = build_registry(hub_settings()).listing()
     if as_json:
         click.echo(json.dumps([p.to_dict() for p in listing], indent=2))
         return
@@ -450,6 +451,7 @@ def plugins_list(as_json: bool) -> None:
         click.echo(
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
         )
+    click.echo(f"\nPlugin API {PLUGIN_API_VERSION} (integration-hub {hub_version})")
 
 
 @cli.group()

@@ -17,6 +17,9 @@ from importlib import metadata
 from typing import Any
 
 import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from hub import hookspecs
 from hub.headers import HeaderVariable
@@ -25,6 +28,10 @@ from hub.providers import Provider, ProviderDeclarationError, validate_provider
 ENTRY_POINT_GROUP = "hub.plugins"
 BUILTIN_PLUGINS = {"custom": "hub.builtin.custom", "core-headers": "hub.builtin.headers"}
 CORE_DISTRIBUTION = "integration-hub"
+#: The version of what plugins are written against: hooks, declarations, ``hub.context``,
+#: ``hub.items``, ``hub.errors``, ``hub.testing``. A minor step only adds; a major step breaks.
+#: A plugin states the range it supports as ``HUB_PLUGIN_API = ">=1.0,<2"`` in its module.
+PLUGIN_API_VERSION = "1.0"
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +108,12 @@ class PluginRegistry:
             self._enable_tracing()
         points = list(entry_points) if entry_points is not None else _discover()
         for point in points:
-            self._load(point.name, point.load, _distribution(point))
+            self._load(
+                point.name,
+                point.load,
+                _distribution(point),
+                requires=getattr(getattr(point, "dist", None), "requires", None) or (),
+            )
         for name, module in BUILTIN_PLUGINS.items():
             self._load(
                 name,
@@ -123,6 +135,7 @@ class PluginRegistry:
         load: Any,
         distribution: tuple[str | None, str | None],
         *,
+        requires: Iterable[str] = (),
         builtin: bool = False,
     ) -> None:
         dist_name, version = distribution
@@ -138,8 +151,11 @@ class PluginRegistry:
             return
         plugin = None
         try:
+            # Checked before the import: a plugin built for another core may not even import.
+            _check_core_requirement(requires)
             plugin = load()
             info.module = getattr(plugin, "__name__", type(plugin).__name__)
+            _check_plugin_api(plugin)
             self._check_hook_names(plugin)
             self.manager.register(plugin, name=name)
             info.hooks = sorted(c.name for c in self.manager.get_hookcallers(plugin) or [])
@@ -248,6 +264,45 @@ class PluginRegistry:
                 self._call_traced(impl.plugin_name, hook_name, impl.function, **accepted)
             except Exception:
                 log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
+
+
+def _check_core_requirement(requires: Iterable[str]) -> None:
+    """Refuse a distribution whose requirement on the core this core does not satisfy (pip
+    checks it at install time, not when the core is upgraded or installed after the plugin)."""
+    core = _version(CORE_DISTRIBUTION)
+    for line in requires:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue  # pip would not have installed it; nothing to say about the core
+        if canonicalize_name(requirement.name) != canonicalize_name(CORE_DISTRIBUTION):
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        if core and not requirement.specifier.contains(core, prereleases=True):
+            raise PluginLoadError(
+                f"incompatible: needs {CORE_DISTRIBUTION}{requirement.specifier}, "
+                f"this hub is {core}"
+            )
+
+
+def _check_plugin_api(plugin: object) -> None:
+    """Refuse a plugin whose ``HUB_PLUGIN_API`` range leaves out :data:`PLUGIN_API_VERSION`."""
+    declared = getattr(plugin, "HUB_PLUGIN_API", None)
+    if declared is None:
+        return
+    try:
+        supported = SpecifierSet(declared) if isinstance(declared, str) else None
+    except InvalidSpecifier:
+        supported = None
+    if supported is None:
+        raise PluginLoadError(
+            f"HUB_PLUGIN_API {declared!r} is not a version range such as '>=1.0,<2'"
+        )
+    if not supported.contains(PLUGIN_API_VERSION, prereleases=True):
+        raise PluginLoadError(
+            f"incompatible: supports plugin API {supported}, this hub offers {PLUGIN_API_VERSION}"
+        )
 
 
 def _discover() -> list[metadata.EntryPoint]:

@@ -23,6 +23,7 @@ from hub.cli import cli
 from hub.crypto import generate_key
 from hub.db import database
 from hub.models import ApiToken, Membership, Principal, User
+from hub.plugins import PLUGIN_API_VERSION
 
 from .conftest import PASSWORD
 from .live_servers import (
@@ -772,3 +773,21 @@ def test_plugin_commands_come_from_a_registry_built_with_instance_config(tmp_pat
     cli_module.main()
     assert seen["r"].provider("powerfolder") is None
     assert seen["r"].provider("custom") is not None
+
+
+def test_plugins_list_names_the_plugin_api_it_offers(runner):
+    result = runner.invoke(cli, ["plugins", "list"])
+
+    assert f"Plugin API {PLUGIN_API_VERSION} (integration-hub" in result.output
+
+
+def test_listing_plugins_creates_no_instance_folder(tmp_path):
+    """Looking at what is installed must not leave a key file or a database behind."""
+    instance = tmp_path / "instance"
+
+    output = run_cli(
+        clean_environment(HUB_INSTANCE_PATH=str(instance)), tmp_path, "plugins", "list"
+    )
+
+    assert "custom" in output
+    assert not instance.exists()

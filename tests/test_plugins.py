@@ -62,27 +62,29 @@ def registry_with(*points: metadata.EntryPoint, **kwargs) -> PluginRegistry:
 # -- discovery ---------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_a_plugin_installed_with_pip_is_discovered_through_its_entry_point(tmp_path, monkeypatch):
+def pip_install_plugin(tmp_path, monkeypatch, provider: str, *, requires: str = "") -> None:
+    """Build and install a one-module plugin distribution ``hub-{provider}`` with pip, as a team
+    would, into a folder put on ``sys.path``."""
     source = tmp_path / "src"
-    (source / "hub_throwaway").mkdir(parents=True)
-    (source / "hub_throwaway" / "__init__.py").write_text(GOOD_PLUGIN.format(provider="throwaway"))
+    (source / f"hub_{provider}").mkdir(parents=True)
+    (source / f"hub_{provider}" / "__init__.py").write_text(GOOD_PLUGIN.format(provider=provider))
     (source / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
     )
     (source / "setup.cfg").write_text(
         textwrap.dedent(
-            """
+            f"""
             [metadata]
-            name = hub-throwaway
+            name = hub-{provider}
             version = 0.0.7
 
             [options]
-            packages = hub_throwaway
+            packages = hub_{provider}
+            install_requires = {requires}
 
             [options.entry_points]
             hub.plugins =
-                throwaway = hub_throwaway
+                {provider} = hub_{provider}
             """
         )
     )
@@ -96,6 +98,12 @@ def test_a_plugin_installed_with_pip_is_discovered_through_its_entry_point(tmp_p
         check=True,
     )  # fmt: skip
     monkeypatch.syspath_prepend(str(target))
+    monkeypatch.delitem(sys.modules, f"hub_{provider}", raising=False)
+
+
+@pytest.mark.slow
+def test_a_plugin_installed_with_pip_is_discovered_through_its_entry_point(tmp_path, monkeypatch):
+    pip_install_plugin(tmp_path, monkeypatch, "throwaway", requires="integration-hub>=0.1")
     try:
         registry = PluginRegistry()
         info = registry.plugins["throwaway"]
@@ -104,6 +112,23 @@ def test_a_plugin_installed_with_pip_is_discovered_through_its_entry_point(tmp_p
         assert registry.provider("throwaway").display_name == "Throwaway"
     finally:
         sys.modules.pop("hub_throwaway", None)
+
+
+@pytest.mark.slow
+def test_a_plugin_made_for_another_core_is_refused_by_name_and_the_hub_starts(
+    tmp_path, monkeypatch, make_app
+):
+    """Installed with --no-deps (or before the core was changed), it is never imported."""
+    pip_install_plugin(tmp_path, monkeypatch, "future", requires="integration-hub>=99")
+
+    app = make_app()
+
+    assert app.test_client().get("/healthz").status_code == 200
+    listed = HubCliRunner(app).invoke(args=["plugins", "list"]).output
+    row = next(line for line in listed.splitlines() if line.startswith("future "))
+    assert "failed: incompatible: needs integration-hub>=99, this hub is 0.1.0" in row
+    assert "hub_future" not in sys.modules
+    assert app.extensions["hub"].registry.provider("future") is None
 
 
 def test_the_bundled_plugins_are_discovered_with_distribution_and_version():
@@ -350,3 +375,31 @@ def test_a_plugin_whose_commands_fail_does_not_stop_the_command_line(plugin_sour
     register_plugin_commands(registry_with(broken, good), group)
     assert "hello" in group.commands
     assert "bad_commands" in capsys.readouterr().err
+
+
+# -- compatibility ---------------------------------------------------------------------------
+
+
+def test_a_plugin_supporting_this_plugin_api_loads(plugin_source):
+    source = GOOD_PLUGIN.format(provider="current") + '\nHUB_PLUGIN_API = ">=1.0,<2"\n'
+    registry = registry_with(plugin_source("current_plugin", source))
+    assert registry.plugins["current_plugin"].status == "ok"
+
+
+@pytest.mark.parametrize(
+    "declared, reason",
+    [
+        ('">=2,<3"', "incompatible: supports plugin API <3,>=2, this hub offers 1.0"),
+        ('"<1.0"', "incompatible: supports plugin API <1.0, this hub offers 1.0"),
+        ('"version one"', "HUB_PLUGIN_API 'version one' is not a version range such as '>=1.0,<2'"),
+        ("2", "HUB_PLUGIN_API 2 is not a version range such as '>=1.0,<2'"),
+    ],
+)
+def test_a_plugin_for_another_plugin_api_is_refused_with_the_reason(
+    plugin_source, declared, reason
+):
+    source = GOOD_PLUGIN.format(provider="elsewhen") + f"\nHUB_PLUGIN_API = {declared}\n"
+    registry = registry_with(plugin_source("elsewhen_plugin", source))
+    info = registry.plugins["elsewhen_plugin"]
+    assert (info.status, info.reason) == ("failed", reason)
+    assert registry.provider("elsewhen") is None
