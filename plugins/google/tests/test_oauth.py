@@ -93,6 +93,41 @@ def test_the_account_is_read_from_openid_userinfo(client, create, connect, googl
     assert sent == "Bearer ya29.a0AfB_first-access-token"
 
 
+def connect_granting_what_was_asked(client, ref, google):
+    """Connect as Google would: the token grants the scopes the authorization asked for, and
+    userinfo carries the name only when ``profile`` is among them (recorded shapes)."""
+    started = client.get(f"/api/integrations/{ref}/connect")
+    asked = query_of(started.headers["Location"])
+    google.tokens({**google.answer("token")["json"], "scope": asked["scope"]})
+    profile = "profile" in asked["scope"].split()
+    google.mocker.get(
+        "https://openidconnect.googleapis.com/v1/userinfo",
+        json=google.answer("userinfo" if profile else "userinfo_without_profile")["json"],
+    )
+    return client.get(
+        "/oauth2/callback",
+        query_string={"state": asked["state"], "code": "4/0AeaYSHBcode", "scope": asked["scope"]},
+    )
+
+
+def test_the_account_shown_after_connecting_has_its_name(client, create, google):
+    ref = create()
+
+    connected = connect_granting_what_was_asked(client, ref, google)
+
+    assert connected.status_code == 303
+    assert connection(client, ref)["displayName"] == "Ada Lovelace"
+
+
+def test_without_the_profile_scope_google_tells_no_name(client, create, google):
+    ref = create(scope="openid email https://www.googleapis.com/auth/drive.readonly")
+
+    connect_granting_what_was_asked(client, ref, google)
+
+    shown = connection(client, ref)
+    assert (shown["email"], shown["displayName"]) == ("ada@example.com", None)
+
+
 def test_the_first_consent_brings_a_refresh_token(client, create, connect):
     ref = create()
 
