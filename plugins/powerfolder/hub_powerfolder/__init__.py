@@ -2,16 +2,21 @@
 
 Every URL hangs off the integration's required ``serverUrl`` setting: the declared URLs are
 templates such as ``"{serverUrl}/oauth/allow"`` that the hub fills from the integration's
-settings. The server's OAuth2 differs from the usual flow in two ways that the declaration
-states: the code is exchanged with a JSON body, and the documented refresh is a GET with query
-parameters. Both vary between server versions: the token URL is ``"{serverUrl}{tokenPath}"``,
-so the ``tokenPath`` setting picks the path, and the ``refreshMethod`` setting overrides
-``oauth2.refresh_method`` (a POST refresh then authenticates like the token request, with a JSON
-body). Username and password (``basic``) work as well.
+settings.
 
-The ``files`` service (:mod:`hub_powerfolder.files`) lists the account's folders, then WebDAV
-collections, and downloads by WebDAV ``GET``. ``hub powerfolder register-client``
-(:mod:`hub_powerfolder.admin`) stores the hub's OAuth client on a server, as an administrator.
+Tokens are requested the way the one public working client does it (Krassmus/PowerfolderPlugin,
+``controllers/oauth.php`` and ``classes/OAuth.class.php``): a POST of a JSON body with
+``"format": "json"`` to ``{serverUrl}/oauth/token``, for the code and for every refresh. Older
+servers documented in PowerFolder's wiki take the code at ``{serverUrl}/oauth`` and refresh with
+``GET {serverUrl}/oauth?grant_type=refresh_token&client_id=..&refresh_token=..``; the
+``tokenPath`` and ``refreshMethod`` settings select that. Such a GET refresh carries the client
+id alone: the hub never writes a client secret into a URL. Username and password (``basic``)
+work as well.
+
+The ``files`` service (:mod:`hub_powerfolder.files`) lists the top-level folders (WebDAV for a
+bearer token, the folder API for username and password), then WebDAV collections, and downloads
+by WebDAV ``GET``. ``hub powerfolder register-client`` (:mod:`hub_powerfolder.admin`) stores the
+hub's OAuth client on a server, as an administrator.
 """
 
 from __future__ import annotations
@@ -45,10 +50,14 @@ def hub_register_providers() -> list[Provider]:
                 # No default scopes: the server documents none, so scope is sent only if set.
                 scopes=(),
                 token_auth="json",
+                # The working client asks for a JSON answer in every token request's body; on a
+                # GET refresh the hub puts it in the query, next to the documented parameters.
+                token_params={"format": "json"},
                 pkce=False,
-                # refresh_auth stays None: a GET refresh authenticates in the query string, and
-                # a POST refresh (refreshMethod setting) like the token request, with JSON.
-                refresh_method="GET",
+                # refresh_auth stays None: a POST refresh authenticates like the code exchange
+                # (JSON body); a GET refresh sends the client id alone in the query, as the
+                # wiki shows it, because the core never puts a client secret into a URL.
+                refresh_method="POST",
                 default_token_lifetime=86400,
             ),
             endpoints={"server": SERVER},
@@ -65,17 +74,19 @@ def hub_register_providers() -> list[Provider]:
                     "tokenPath",
                     "Token endpoint path",
                     type="choice",
-                    choices=("/oauth", "/oauth/token"),
-                    default="/oauth",
-                    help="/oauth as documented; /oauth/token on servers that current clients use",
+                    choices=("/oauth/token", "/oauth"),
+                    default="/oauth/token",
+                    help="/oauth/token, as current servers and clients use it; /oauth for "
+                    "older servers that follow the wiki",
                 ),
                 Setting(
                     "refreshMethod",
                     "How a refresh is requested",
                     type="choice",
-                    choices=("GET", "POST"),
-                    default="GET",
-                    help="GET with query parameters as documented, or POST with a JSON body",
+                    choices=("POST", "GET"),
+                    default="POST",
+                    help="POST with a JSON body, as current servers expect; GET with query "
+                    "parameters (client id, no secret) for older servers that follow the wiki",
                     overrides="oauth2.refresh_method",
                 ),
             ),

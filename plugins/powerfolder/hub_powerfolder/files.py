@@ -1,9 +1,16 @@
 """The ``files`` service: PowerFolder folders at the top, WebDAV below them, downloads by GET.
 
-The top level is ``GET {server}/api/folders?action=getAll``; inside a folder every level is a
-WebDAV ``PROPFIND`` with ``Depth: 1`` (see :mod:`hub_powerfolder.webdav` for ids and parsing).
-WebDAV has no paging, so a folder is read whole and sliced by an opaque offset cursor at the
-caller's ``limit``; folders come first, then files, each by name, so the slices are stable.
+The top level depends on how the connection authenticates. PowerFolder documents its folder API
+(``GET {server}/api/folders?action=getAll``) for HTTP Basic only, and the one public working
+OAuth client lists the top level with ``PROPFIND {server}/webdav/`` instead; so a bearer token
+(OAuth2) gets the WebDAV root and a username and password the folder API. Inside a folder every
+level is a WebDAV ``PROPFIND`` with ``Depth: 1`` (see :mod:`hub_powerfolder.webdav` for ids and
+parsing). WebDAV has no paging, so a folder is read whole and sliced by an opaque offset cursor
+at the caller's ``limit``; folders come first, then files, each by name, so the slices are stable.
+
+A folder's internal name (the segment in WebDAV URLs, and so the item id) may differ from the
+name users see: ids come from ``internalName`` or the ``href``, names from ``name`` or
+``d:displayname``.
 
 A PowerFolder server that does not accept the credentials may answer its login page (HTML, or a
 redirect to it) instead of JSON or XML; that is reported as :class:`~hub.errors.ReauthRequired`
@@ -44,22 +51,24 @@ class RangeNotSatisfiable(HubError):
 
 
 def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: int) -> Page:
-    """One page of ``parent``: the account's folders at the top level (``None``), else the
-    folders and files inside the WebDAV path ``parent``.
+    """One page of ``parent``: the account's top-level folders (``None``), else the folders and
+    files inside the WebDAV path ``parent``.
 
     :param cursor: the offset of this page, as the previous page returned it.
     :param limit: how many items at most.
     """
     start = _offset(cursor)
     if parent is None:
-        items, path = folders(ctx), []
+        items, path = top_level(ctx), []
     else:
         segments = _segments(parent, "parent")
-        items = listing(ctx, segments)
+        items, shown = listing(ctx, segments)
         path = [
             Crumb(webdav.join_item_id(segments[: i + 1]), segment)
             for i, segment in enumerate(segments)
         ]
+        if shown:  # the folder's own entry named it: show that, not its URL segment
+            path[-1] = Crumb(path[-1].id, shown)
     end = start + limit
     return Page(
         items=items[start:end], next_cursor=str(end) if end < len(items) else None, path=path
@@ -98,12 +107,22 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
     )
 
 
-# -- the two kinds of listing --------------------------------------------------------------
+# -- the listings ----------------------------------------------------------------------------
+
+
+def top_level(ctx: ProviderContext) -> list[Item]:
+    """The account's top-level folders: the folder API with a username and password (the only
+    authentication it is documented for), else the WebDAV root, as the OAuth client does."""
+    if ctx.integration.auth_type == "basic":
+        return folders(ctx)
+    items, _ = listing(ctx, ())
+    return items
 
 
 def folders(ctx: ProviderContext) -> list[Item]:
-    """The account's PowerFolder folders (``ResultSet.Result[]``), as top-level items whose id
-    is the folder's name (its path under ``/webdav/``)."""
+    """The account's PowerFolder folders from ``GET /api/folders?action=getAll``
+    (``ResultSet.Result[]``), as top-level items whose id is the folder's ``internalName`` (its
+    segment under ``/webdav/``) and whose name is its ``name``."""
     url = ctx.url("server", "/api/folders")
     response = _send(
         ctx, "GET", url, params={"action": "getAll"}, headers={"Accept": "application/json"}
@@ -118,39 +137,57 @@ def folders(ctx: ProviderContext) -> list[Item]:
         results = [results]
     if not isinstance(results, list):
         raise UpstreamFailed(f"{ctx.name}'s folder list has no ResultSet.Result")
-    items = []
-    for folder in results:
-        name = folder.get("name") if isinstance(folder, dict) else None
-        if not isinstance(name, str) or not _addressable(name):
-            log.warning("%s: skipping a folder whose name cannot be addressed", ctx.name)
-            continue
-        size = folder.get("size")
-        folder_id = folder.get("folderID")
-        items.append(
-            Item(
-                id=name,
-                name=name,
-                kind="folder",
-                size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-                extras={"folderId": str(folder_id)} if folder_id is not None else {},
-            )
-        )
+    items = [item for folder in results if (item := _folder_item(ctx, folder)) is not None]
     return sorted(items, key=lambda item: (item.name.casefold(), item.name))
 
 
-def listing(ctx: ProviderContext, segments: webdav.Segments) -> list[Item]:
-    """The folders and files directly inside the WebDAV collection ``segments``."""
-    url = ctx.url("server", "/webdav/" + webdav.encode_path(segments) + "/")
+def _folder_item(ctx: ProviderContext, folder: object) -> Item | None:
+    if not isinstance(folder, dict):
+        return None
+    name, internal = folder.get("name"), folder.get("internalName")
+    # WebDAV addresses a folder by its internal name (the Thunderbird add-on builds its WebDAV
+    # paths from it); servers that send none use the name for both.
+    segment = internal if isinstance(internal, str) and internal else name
+    if not isinstance(segment, str) or not _addressable(segment):
+        log.warning("%s: skipping a folder whose name cannot be addressed", ctx.name)
+        return None
+    shown = name if isinstance(name, str) and name.strip() else segment
+    size = folder.get("size")
+    folder_id = _folder_id(folder)
+    return Item(
+        id=segment,
+        name=shown,
+        kind="folder",
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        extras={"folderId": folder_id} if folder_id else {},
+    )
+
+
+def _folder_id(folder: dict[str, Any]) -> str | None:
+    """The folder's id in PowerFolder's API: ``folderID``, else the tail of ``resourceURL``
+    after ``files/`` (where the Thunderbird add-on takes it from)."""
+    folder_id = folder.get("folderID")
+    if folder_id is not None and not isinstance(folder_id, (dict, list)):
+        return str(folder_id)
+    resource = folder.get("resourceURL")
+    if isinstance(resource, str) and "files/" in resource:
+        return resource.split("files/", 1)[1].strip("/") or None
+    return None
+
+
+def listing(ctx: ProviderContext, segments: webdav.Segments) -> tuple[list[Item], str | None]:
+    """The folders and files directly inside the WebDAV collection ``segments`` (``()`` for the
+    WebDAV root: the account's folders), and the collection's own display name if it has one.
+
+    Like the working client, the ``PROPFIND`` has no body: the server then answers every
+    property it has (RFC 4918 ``allprop``), ``d:displayname`` among them.
+    """
+    path = "/webdav/" + (webdav.encode_path(segments) + "/" if segments else "")
     response = _send(
         ctx,
         "PROPFIND",
-        url,
-        headers={
-            "Depth": "1",
-            "Content-Type": 'application/xml; charset="utf-8"',
-            "Accept": "application/xml, text/xml",
-        },
-        data=webdav.PROPFIND_BODY,
+        ctx.url("server", path),
+        headers={"Depth": "1", "Accept": "application/xml, text/xml"},
         stream=True,
     )
     if response.status_code in (405, 501):
@@ -169,7 +206,9 @@ def listing(ctx: ProviderContext, segments: webdav.Segments) -> list[Item]:
         for entry in entries
         if _child_of(entry.segments, base, segments) and _addressable(entry.name)
     ]
-    return sorted(items, key=lambda item: (item.kind != "folder", item.name.casefold(), item.name))
+    shown = next((e.display_name for e in entries if _is_itself(e.segments, base, segments)), None)
+    items.sort(key=lambda item: (item.kind != "folder", item.name.casefold(), item.name))
+    return items, shown
 
 
 def _child_of(href: webdav.Segments, base: webdav.Segments, parent: webdav.Segments) -> bool:
@@ -187,13 +226,19 @@ def _child_of(href: webdav.Segments, base: webdav.Segments, parent: webdav.Segme
     return len(href) > len(tail) and href[-len(tail) - 1 : -1] == tail
 
 
+def _is_itself(href: webdav.Segments, base: webdav.Segments, parent: webdav.Segments) -> bool:
+    """Whether ``href`` is ``parent``'s own entry (matched like :func:`_child_of`)."""
+    tail = ("webdav", *parent)
+    return href == base + parent or href[-len(tail) :] == tail
+
+
 def _item(entry: webdav.Entry, parent: webdav.Segments) -> Item:
     item_id = webdav.join_item_id((*parent, entry.name))
     if entry.is_collection:
-        return Item(id=item_id, name=entry.name, kind="folder", modified_at=entry.modified_at)
+        return Item(id=item_id, name=entry.shown_name, kind="folder", modified_at=entry.modified_at)
     return Item(
         id=item_id,
-        name=entry.name,
+        name=entry.shown_name,
         kind="file",
         size=entry.size,
         mime_type=entry.content_type,

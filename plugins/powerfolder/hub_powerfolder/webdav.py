@@ -1,8 +1,10 @@
 """WebDAV for PowerFolder: item ids as server paths, and the 207 multistatus read safely.
 
 An item id is the item's path under ``{serverUrl}/webdav/``, decoded and without a leading
-slash: ``"Team Docs/Plans/été 2024.pdf"``. The first segment is the PowerFolder folder's name.
-Ids are encoded segment by segment when a URL is built, and ``href`` values are decoded the
+slash: ``"Team Docs/Plans/été 2024.pdf"``. The first segment is the PowerFolder folder's internal
+name, which may differ from the name users see (``d:displayname``, or ``name`` in the folder
+API): ids always come from ``href`` values, names from ``d:displayname`` when the server sends
+one. Ids are encoded segment by segment when a URL is built, and ``href`` values are decoded the
 same way when the server answers, so spaces, ``%``, ``#``, ``?`` and unicode survive both ways.
 
 The multistatus document is parsed with :mod:`defusedxml`: no DTD, no entity expansion, no
@@ -27,13 +29,6 @@ from hub.paths import check_path
 
 DAV = "{DAV:}"
 
-PROPFIND_BODY = (
-    b'<?xml version="1.0" encoding="utf-8"?>\n'
-    b'<d:propfind xmlns:d="DAV:"><d:prop>'
-    b"<d:resourcetype/><d:getcontentlength/><d:getcontenttype/><d:getlastmodified/>"
-    b"</d:prop></d:propfind>"
-)
-
 Segments = tuple[str, ...]
 
 
@@ -50,10 +45,17 @@ class Entry:
     size: int | None = None
     content_type: str | None = None
     modified_at: dt.datetime | None = None
+    display_name: str | None = None  # d:displayname, when the server names it otherwise
 
     @property
     def name(self) -> str:
+        """The last segment of the href: what the server's URLs call it."""
         return self.segments[-1] if self.segments else ""
+
+    @property
+    def shown_name(self) -> str:
+        """What users see: the server's display name, else the href's last segment."""
+        return self.display_name or self.name
 
 
 # -- item ids and URLs -----------------------------------------------------------------------
@@ -155,6 +157,7 @@ def _entry(response: ET.Element) -> Entry | None:
         size=_integer(_text(props.get(f"{DAV}getcontentlength"))),
         content_type=_text(props.get(f"{DAV}getcontenttype")),
         modified_at=parse_http_date(_text(props.get(f"{DAV}getlastmodified"))),
+        display_name=_display_name(_text(props.get(f"{DAV}displayname"))),
     )
 
 
@@ -184,6 +187,14 @@ def _text(element: ET.Element | None) -> str | None:
     if element is None or element.text is None:
         return None
     return element.text.strip() or None
+
+
+def _display_name(value: str | None) -> str | None:
+    # A name only labels an item (its id comes from the href), but one with control characters
+    # could forge lines in a page or a log: the href's segment is shown instead.
+    if value is None or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    return value
 
 
 def _integer(value: str | None) -> int | None:

@@ -1,7 +1,7 @@
 """A user points the hub at a PowerFolder server, connects, browses every folder, downloads every
-file byte-identical, and the GET refresh keeps the connection alive — all through the hub's HTTP
+file byte-identical, and the refresh keeps the connection alive — all through the hub's HTTP
 API, against a small PowerFolder played in memory (tokens checked on every call, WebDAV answers
-generated from a tree of files)."""
+generated from a tree of files, the folder API closed to bearer tokens)."""
 
 from __future__ import annotations
 
@@ -46,9 +46,9 @@ class FakePowerFolder:
         self.access: set[str] = set()
         self.refresh_tokens: set[str] = set()
         self.refresh_requests: list[str] = []
+        self.folder_api_requests = 0
         webdav = re.compile(re.escape(f"{SERVER}/webdav/") + ".*")
-        requests_mock.post(f"{SERVER}/oauth", json=self.token)
-        requests_mock.get(f"{SERVER}/oauth", json=self.token)
+        requests_mock.post(f"{SERVER}/oauth/token", json=self.token)
         requests_mock.get(f"{SERVER}/api/folders", content=self.folders)
         requests_mock.register_uri("PROPFIND", webdav, content=self.propfind)
         requests_mock.get(webdav, content=self.get)
@@ -65,25 +65,23 @@ class FakePowerFolder:
         return f"{callback.path}?{urlencode({'code': code, 'state': query['state']})}"
 
     def token(self, request, context):
-        if request.method == "POST":
-            params = json.loads(request.body)
-            grant = params.get("grant_type")
-            valid = grant == "authorization_code" and self.codes.pop(params.get("code"), None)
-        else:  # the documented refresh: GET with query parameters
-            params = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        """``POST /oauth/token`` with a JSON body, for the code and for a refresh."""
+        params = json.loads(request.body)
+        grant = params.get("grant_type")
+        if grant == "refresh_token":
             self.refresh_requests.append(request.url)
-            valid = (
-                params.get("grant_type") == "refresh_token"
-                and params.get("refresh_token") in self.refresh_tokens
-            )
-        if not valid or params.get("client_id") != CLIENT_ID:
+            valid = params.get("refresh_token") in self.refresh_tokens
+        else:
+            valid = grant == "authorization_code" and self.codes.pop(params.get("code"), None)
+        client = (params.get("client_id"), params.get("client_secret"))
+        if not valid or client != (CLIENT_ID, CLIENT_SECRET) or params.get("format") != "json":
             context.status_code = 400
             return {"error": "invalid_grant"}
         self.access.clear()  # a new access token replaces the old one
         access = secrets.token_urlsafe(16)
         self.access.add(access)
         answer = {"access_token": access, "expires_in": 86400}
-        if request.method == "POST":
+        if grant == "authorization_code":
             answer["refresh_token"] = secrets.token_urlsafe(16)
             self.refresh_tokens.add(answer["refresh_token"])
         return answer
@@ -101,21 +99,17 @@ class FakePowerFolder:
     # -- data --------------------------------------------------------------------------------
 
     def folders(self, request, context) -> bytes:
-        if not self._authorised(request, context):
-            return b""
-        result = [
-            {"name": name, "folderID": f"[Meta]{i}"}
-            for i, (name,) in enumerate(sorted(p for p in FOLDERS if len(p) == 1))
-        ]
-        context.headers["Content-Type"] = "application/json"
-        return json.dumps({"ResultSet": {"Result": result}}).encode()
+        """``/api/folders`` is documented for HTTP Basic only: this server refuses a token."""
+        self.folder_api_requests += 1
+        context.status_code = 401
+        return b""
 
     def propfind(self, request, context) -> bytes:
         if not self._authorised(request, context):
             return b""
         assert request.headers["Depth"] == "1"
         path = self._path(request)
-        if path not in FOLDERS:
+        if path and path not in FOLDERS:  # () is the WebDAV root: the account's folders
             context.status_code = 404
             return b""
         children = {p[: len(path) + 1] for p in [*FILES, *FOLDERS] if p[: len(path)] == path}
@@ -255,11 +249,18 @@ def test_a_range_of_a_file_downloads_byte_identical(client, integration):
     assert response.headers["Content-Range"] == f"bytes 1000-1999/{len(content)}"
 
 
-def test_a_get_refresh_keeps_the_connection_alive(client, integration, server):
+def test_the_top_level_comes_from_webdav_not_the_folder_api(client, integration, server):
+    page = client.get(f"/api/integrations/{integration}/services/files/items").json
+
+    assert [i["id"] for i in page["items"]] == ["Empty", "Fotos Grüße", "Team Docs"]
+    assert server.folder_api_requests == 0
+
+
+def test_a_refresh_keeps_the_connection_alive(client, integration, server):
     refreshed = client.post(f"/api/integrations/{integration}/connection/refresh")
 
     assert refreshed.status_code == 200, refreshed.json
-    assert urlsplit(server.refresh_requests[-1]).path == "/oauth"
+    assert urlsplit(server.refresh_requests[-1]).path == "/oauth/token"
     files = [i for i in walk(client, integration) if i["kind"] == "file"]
     assert len(files) == len(FILES)
 

@@ -1,16 +1,18 @@
 """The ``files`` service through the hub's HTTP API, against recorded PowerFolder answers:
-the folder list, WebDAV listings, downloads, and what a failing server turns into."""
+the top level (the folder API with a password, the WebDAV root with a token), WebDAV listings,
+downloads, and what a failing server turns into."""
 
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
 
 SERVER = "https://pf.example.org"
 FOLDERS = f"{SERVER}/api/folders?action=getAll"
+WEBDAV_ROOT = f"{SERVER}/webdav/"
 XML = {"Content-Type": 'application/xml; charset="utf-8"'}
 JSON = {"Content-Type": "application/json"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -35,7 +37,7 @@ def propfind(requests_mock, path, body, status=207, headers=XML):
     )
 
 
-# -- the top level: the folder list ----------------------------------------------------------
+# -- the top level with a username and password: the folder API ------------------------------
 
 
 def test_the_top_level_is_the_accounts_folders(client, basic_integration, requests_mock, recorded):
@@ -46,18 +48,50 @@ def test_the_top_level_is_the_accounts_folders(client, basic_integration, reques
     assert [(i["id"], i["name"], i["kind"]) for i in page["items"]] == [
         ("Empty", "Empty", "folder"),
         ("Fotos Grüße", "Fotos Grüße", "folder"),
+        ("$mail_attachments", "Mail attachments", "folder"),
         ("Team Docs", "Team Docs", "folder"),
     ]
 
 
-def test_a_top_level_folder_carries_its_powerfolder_id_and_size(
+def test_a_top_level_folder_carries_its_powerfolder_id(
     client, basic_integration, requests_mock, recorded
 ):
     requests_mock.get(FOLDERS, content=recorded("folders.json"), headers=JSON)
 
-    team = browse(client, basic_integration).json["items"][2]
+    team = browse(client, basic_integration).json["items"][3]
 
-    assert (team["folderId"], team["size"]) == ("[Meta]Xy9aB3kLmN0pQ", 3145728)
+    assert team["folderId"] == "Xy9aB3kLmN0pQ"
+
+
+def test_the_folder_id_comes_from_the_resource_url_when_there_is_no_folder_id(
+    client, basic_integration, requests_mock
+):
+    folder = {"name": "A", "internalName": "A", "resourceURL": f"{SERVER}/files/Zz9"}
+    requests_mock.get(FOLDERS, json={"ResultSet": {"Result": [folder]}})
+
+    assert browse(client, basic_integration).json["items"][0]["folderId"] == "Zz9"
+
+
+def test_a_folder_without_an_internal_name_is_addressed_by_its_name(
+    client, basic_integration, requests_mock
+):
+    requests_mock.get(FOLDERS, json={"ResultSet": {"Result": [{"name": "Old"}]}})
+
+    assert [(i["id"], i["name"]) for i in browse(client, basic_integration).json["items"]] == [
+        ("Old", "Old")
+    ]
+
+
+def test_a_folder_opens_by_its_internal_name(client, basic_integration, requests_mock, recorded):
+    listing = propfind(
+        requests_mock, "%24mail_attachments/", recorded("propfind_mail_attachments.xml")
+    )
+
+    page = browse(client, basic_integration, "$mail_attachments").json
+
+    assert listing.called
+    assert page["path"] == [{"id": "$mail_attachments", "name": "Mail attachments"}]
+    assert [i["id"] for i in page["items"]] == ["$mail_attachments/invoice (1)+copy.pdf"]
 
 
 def test_the_top_level_has_no_breadcrumbs(client, basic_integration, requests_mock, recorded):
@@ -77,14 +111,54 @@ def test_basic_credentials_are_sent_to_the_folder_list(
     assert sent == "Basic " + base64.b64encode(b"alice@example.org:pf password").decode()
 
 
-def test_the_bearer_token_is_sent_to_the_folder_list(
+# -- the top level with a token: the WebDAV root --------------------------------------------
+
+
+def test_an_oauth_connection_lists_the_webdav_root_not_the_folder_api(
     client, oauth_integration, requests_mock, recorded
 ):
-    requests_mock.get(FOLDERS, content=recorded("folders.json"), headers=JSON)
+    root = propfind(requests_mock, "", recorded("propfind_root.xml"))
+    folders = requests_mock.get(FOLDERS, status_code=401)
 
-    browse(client, oauth_integration)
+    response = browse(client, oauth_integration)
 
-    assert requests_mock.last_request.headers["Authorization"] == "Bearer pf-access-1"
+    assert response.status_code == 200, response.json
+    assert (root.last_request.headers["Depth"], folders.called) == ("1", False)
+    assert root.last_request.headers["Authorization"] == "Bearer pf-access-1"
+
+
+def test_the_webdav_root_lists_folders_by_display_name_with_their_internal_ids(
+    client, oauth_integration, requests_mock, recorded
+):
+    propfind(requests_mock, "", recorded("propfind_root.xml"))
+
+    page = browse(client, oauth_integration).json
+
+    assert [(i["id"], i["name"], i["kind"]) for i in page["items"]] == [
+        ("Empty", "Empty", "folder"),
+        ("Fotos Grüße", "Fotos Grüße", "folder"),
+        ("$mail_attachments", "Mail attachments", "folder"),
+        ("Team Docs", "Team Docs", "folder"),
+    ]
+    assert page["path"] == []
+
+
+def test_a_server_under_a_sub_path_lists_its_webdav_root_there(
+    client, create, requests_mock, recorded
+):
+    integration = create(settings={"serverUrl": f"{SERVER}/powerfolder"})
+    requests_mock.post(f"{SERVER}/powerfolder/oauth/token", content=recorded("token.json"))
+    started = client.get(f"/api/integrations/{integration['id']}/connect")
+    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
+    client.get("/oauth2/callback", query_string={"state": state, "code": "c"})
+    body = recorded("propfind_root.xml").replace(b"/webdav/", b"/powerfolder/webdav/")
+    requests_mock.register_uri(
+        "PROPFIND", f"{SERVER}/powerfolder/webdav/", content=body, status_code=207
+    )
+
+    names = [i["name"] for i in browse(client, integration).json["items"]]
+
+    assert names == ["Empty", "Fotos Grüße", "Mail attachments", "Team Docs"]
 
 
 def test_a_single_folder_given_as_an_object_is_listed(client, basic_integration, requests_mock):
@@ -111,7 +185,8 @@ def test_a_folder_is_listed_with_propfind_depth_1(
 
     assert browse(client, basic_integration, "Team Docs").status_code == 200
     assert listing.last_request.headers["Depth"] == "1"
-    assert b"DAV:" in listing.last_request.body
+    # Like the working client: no body, so the server answers every property (allprop).
+    assert not listing.last_request.body
 
 
 def test_a_folder_lists_its_children_folders_first_not_itself(
@@ -236,7 +311,7 @@ def test_the_folder_list_is_sliced_too(client, basic_integration, requests_mock,
     second = browse(client, basic_integration, limit=2, cursor=first["nextCursor"]).json
 
     names = [i["name"] for i in first["items"] + second["items"]]
-    assert names == ["Empty", "Fotos Grüße", "Team Docs"]
+    assert names == ["Empty", "Fotos Grüße", "Mail attachments", "Team Docs"]
 
 
 @pytest.mark.parametrize("cursor", ["abc", "-1", "1e3", "99999999999"])
@@ -346,11 +421,11 @@ def test_an_html_file_is_downloaded_as_a_file(client, basic_integration, request
 
 
 def test_a_login_page_instead_of_the_folder_list_asks_to_reconnect(
-    client, oauth_integration, requests_mock, recorded
+    client, basic_integration, requests_mock, recorded
 ):
     requests_mock.get(FOLDERS, content=recorded("login.html"), headers=HTML)
 
-    response = browse(client, oauth_integration)
+    response = browse(client, basic_integration)
 
     assert (response.status_code, response.json["error"]["code"]) == (409, "reauth_required")
     assert "login page" in response.json["error"]["message"]
@@ -381,7 +456,7 @@ def test_a_login_page_instead_of_a_listing_asks_to_reconnect(
 def test_a_redirect_to_the_login_page_asks_to_reconnect(
     client, oauth_integration, requests_mock, location
 ):
-    requests_mock.get(FOLDERS, status_code=302, headers={"Location": location})
+    propfind(requests_mock, "", b"", status=302, headers={"Location": location})
 
     response = browse(client, oauth_integration)
 
@@ -435,8 +510,8 @@ def test_endless_redirects_are_an_upstream_failure(client, basic_integration, re
 
 
 def test_a_redirect_to_another_server_is_not_followed(client, oauth_integration, requests_mock):
-    requests_mock.get(FOLDERS, status_code=301, headers={"Location": "https://new.example.org/"})
-    elsewhere = requests_mock.get("https://new.example.org/", text="hi")
+    propfind(requests_mock, "", b"", status=301, headers={"Location": "https://new.example.org/"})
+    elsewhere = requests_mock.register_uri("PROPFIND", "https://new.example.org/", text="hi")
 
     response = browse(client, oauth_integration)
 

@@ -1,5 +1,6 @@
-"""PowerFolder's OAuth2 through the hub's routes: the allow page, the JSON code exchange, the
-documented GET refresh, the POST refresh of current servers, and a 401 answered by refreshing."""
+"""PowerFolder's OAuth2 through the hub's routes: the allow page, the JSON code exchange and
+POST refresh at ``/oauth/token`` (what the working client sends), the wiki's ``/oauth`` and GET
+refresh for older servers, and a 401 answered by refreshing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ SERVER = "https://pf.example.org"
 CLIENT_ID = "hub-client"
 CLIENT_SECRET = "pf-client-secret-value"
 REDIRECT = "http://127.0.0.1:5000/oauth2/callback"
-FOLDERS = f"{SERVER}/api/folders?action=getAll"
+TOKEN = f"{SERVER}/oauth/token"
+OLDER = {"tokenPath": "/oauth", "refreshMethod": "GET"}
+WEBDAV_ROOT = f"{SERVER}/webdav/"
 
 
 def query_of(url):
@@ -79,23 +82,33 @@ def test_the_code_is_exchanged_with_a_json_body(client, create, connect, request
         "redirect_uri": REDIRECT,
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
+        "format": "json",
     }
 
 
-def test_the_exchange_goes_to_oauth_by_default(client, create, connect, requests_mock):
+def test_the_exchange_asks_for_a_json_answer(client, create, connect, requests_mock):
     sent = connect(create(), requests_mock)
 
-    assert sent.url == f"{SERVER}/oauth"
+    assert sent.headers["Accept"] == "application/json"
 
 
-def test_the_exchange_goes_to_oauth_token_when_the_token_path_says_so(
+def test_the_exchange_goes_to_oauth_token_by_default(client, create, connect, requests_mock):
+    sent = connect(create(), requests_mock)
+
+    assert sent.url == TOKEN
+
+
+def test_the_exchange_goes_to_oauth_when_the_token_path_says_so(
     client, create, connect, requests_mock
 ):
-    integration = create(settings={"tokenPath": "/oauth/token"})
+    integration = create(settings={"tokenPath": "/oauth"})
 
-    sent = connect(integration, requests_mock, token_path="/oauth/token")
+    sent = connect(integration, requests_mock, token_path="/oauth")
 
-    assert sent.url == f"{SERVER}/oauth/token"
+    assert (sent.url, json.loads(sent.body)["grant_type"]) == (
+        f"{SERVER}/oauth",
+        "authorization_code",
+    )
 
 
 def test_a_token_answer_without_a_token_type_connects_for_a_day(
@@ -111,7 +124,7 @@ def test_a_token_answer_without_a_token_type_connects_for_a_day(
 
 def test_a_refused_code_stores_nothing(client, create, requests_mock, recorded):
     integration = create()
-    requests_mock.post(f"{SERVER}/oauth", status_code=400, content=recorded("token_error.json"))
+    requests_mock.post(TOKEN, status_code=400, content=recorded("token_error.json"))
     location = client.get(f"/api/integrations/{integration['id']}/connect").headers["Location"]
 
     done = client.get(
@@ -125,26 +138,48 @@ def test_a_refused_code_stores_nothing(client, create, requests_mock, recorded):
 # -- refresh ---------------------------------------------------------------------------------
 
 
-def test_refresh_is_a_get_with_query_parameters(client, oauth_integration, requests_mock, recorded):
-    answer = requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
+def test_refresh_is_a_post_with_a_json_body(client, oauth_integration, requests_mock, recorded):
+    answer = requests_mock.post(TOKEN, content=recorded("refreshed.json"))
 
     response = refresh(client, oauth_integration)
 
     assert response.status_code == 200, response.json
+    sent = answer.last_request
+    assert (sent.method, sent.headers["Content-Type"]) == ("POST", "application/json")
+    assert json.loads(sent.body) == {
+        "grant_type": "refresh_token",
+        "refresh_token": "pf-refresh-1",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "format": "json",
+    }
+    assert urlsplit(sent.url).query == ""
+
+
+def test_older_servers_refresh_with_a_get_and_no_client_secret(
+    client, create, connect, requests_mock, recorded
+):
+    integration = create(settings=OLDER)
+    connect(integration, requests_mock, token_path="/oauth")
+    answer = requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
+
+    assert refresh(client, integration).status_code == 200
+
     sent = answer.last_request
     assert (sent.method, sent.body) == ("GET", None)
     assert query_of(sent.url) == {
         "grant_type": "refresh_token",
         "refresh_token": "pf-refresh-1",
         "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
+        "format": "json",
     }
+    assert CLIENT_SECRET not in sent.url and "Authorization" not in sent.headers
 
 
 def test_a_get_refresh_follows_the_token_path(client, create, connect, requests_mock, recorded):
-    integration = create(settings={"tokenPath": "/oauth/token"})
-    connect(integration, requests_mock, token_path="/oauth/token")
-    answer = requests_mock.get(f"{SERVER}/oauth/token", content=recorded("refreshed.json"))
+    integration = create(settings={"refreshMethod": "GET"})
+    connect(integration, requests_mock)
+    answer = requests_mock.get(TOKEN, content=recorded("refreshed.json"))
 
     assert refresh(client, integration).status_code == 200
     assert answer.called
@@ -153,47 +188,29 @@ def test_a_get_refresh_follows_the_token_path(client, create, connect, requests_
 def test_the_refresh_token_is_kept_when_the_answer_has_none(
     client, oauth_integration, requests_mock, recorded
 ):
-    answer = requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
+    answer = requests_mock.post(TOKEN, content=recorded("refreshed.json"))
 
     refresh(client, oauth_integration)
     refresh(client, oauth_integration)
 
-    assert query_of(answer.last_request.url)["refresh_token"] == "pf-refresh-1"
+    assert json.loads(answer.last_request.body)["refresh_token"] == "pf-refresh-1"
     assert status_of(client, oauth_integration)["hasRefreshToken"] is True
 
 
 def test_the_refreshed_token_is_used_afterwards(client, oauth_integration, requests_mock, recorded):
-    requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
-    folders = requests_mock.get(FOLDERS, content=recorded("folders.json"))
+    requests_mock.post(TOKEN, content=recorded("refreshed.json"))
+    root = requests_mock.register_uri(
+        "PROPFIND", WEBDAV_ROOT, status_code=207, content=recorded("propfind_root.xml")
+    )
 
     refresh(client, oauth_integration)
     client.get(f"/api/integrations/{oauth_integration['id']}/services/files/items")
 
-    assert folders.last_request.headers["Authorization"] == "Bearer pf-access-2"
-
-
-def test_refresh_is_a_post_with_a_json_body_when_the_setting_says_so(
-    client, create, connect, requests_mock, recorded
-):
-    integration = create(settings={"refreshMethod": "POST", "tokenPath": "/oauth/token"})
-    connect(integration, requests_mock, token_path="/oauth/token")
-    answer = requests_mock.post(f"{SERVER}/oauth/token", content=recorded("refreshed.json"))
-
-    assert refresh(client, integration).status_code == 200
-
-    sent = answer.last_request
-    assert (sent.method, sent.headers["Content-Type"]) == ("POST", "application/json")
-    assert json.loads(sent.body) == {
-        "grant_type": "refresh_token",
-        "refresh_token": "pf-refresh-1",
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-    }
-    assert urlsplit(sent.url).query == ""
+    assert root.last_request.headers["Authorization"] == "Bearer pf-access-2"
 
 
 def test_a_lost_grant_asks_to_connect_again(client, oauth_integration, requests_mock, recorded):
-    requests_mock.get(f"{SERVER}/oauth", status_code=400, content=recorded("token_error.json"))
+    requests_mock.post(TOKEN, status_code=400, content=recorded("token_error.json"))
 
     response = refresh(client, oauth_integration)
 
@@ -204,19 +221,21 @@ def test_a_lost_grant_asks_to_connect_again(client, oauth_integration, requests_
 # -- 401: refresh, then retry ----------------------------------------------------------------
 
 
-def test_a_401_from_the_folder_list_refreshes_and_retries(
+def test_a_401_from_the_webdav_root_refreshes_and_retries(
     client, oauth_integration, requests_mock, recorded
 ):
-    folders = requests_mock.get(
-        FOLDERS, [{"status_code": 401}, {"content": recorded("folders.json")}]
+    root = requests_mock.register_uri(
+        "PROPFIND",
+        WEBDAV_ROOT,
+        [{"status_code": 401}, {"status_code": 207, "content": recorded("propfind_root.xml")}],
     )
-    token = requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
+    token = requests_mock.post(TOKEN, content=recorded("refreshed.json"))
 
     response = client.get(f"/api/integrations/{oauth_integration['id']}/services/files/items")
 
     assert response.status_code == 200, response.json
     assert token.call_count == 1
-    assert [r.headers["Authorization"] for r in folders.request_history] == [
+    assert [r.headers["Authorization"] for r in root.request_history] == [
         "Bearer pf-access-1",
         "Bearer pf-access-2",
     ]
@@ -230,7 +249,7 @@ def test_a_401_from_webdav_refreshes_and_retries(
         f"{SERVER}/webdav/Empty/",
         [{"status_code": 401}, {"status_code": 207, "content": recorded("propfind_empty.xml")}],
     )
-    requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
+    requests_mock.post(TOKEN, content=recorded("refreshed.json"))
 
     response = client.get(
         f"/api/integrations/{oauth_integration['id']}/services/files/items",
@@ -244,8 +263,8 @@ def test_a_401_from_webdav_refreshes_and_retries(
 def test_a_second_401_after_refreshing_asks_to_connect_again(
     client, oauth_integration, requests_mock, recorded
 ):
-    requests_mock.get(FOLDERS, status_code=401)
-    token = requests_mock.get(f"{SERVER}/oauth", content=recorded("refreshed.json"))
+    requests_mock.register_uri("PROPFIND", WEBDAV_ROOT, status_code=401)
+    token = requests_mock.post(TOKEN, content=recorded("refreshed.json"))
 
     response = client.get(f"/api/integrations/{oauth_integration['id']}/services/files/items")
 

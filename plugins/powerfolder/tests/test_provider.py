@@ -13,7 +13,7 @@ from hub.testing import assert_safe_icon
 SVG = "{http://www.w3.org/2000/svg}"
 SERVER_URL = "https://pf.example.org"
 # What an integration that sets only the required serverUrl fills the templates with.
-SETTINGS = {"serverUrl": SERVER_URL, "tokenPath": "/oauth"}
+SETTINGS = {"serverUrl": SERVER_URL, "tokenPath": "/oauth/token"}
 
 
 def setting(provider, name):
@@ -62,14 +62,16 @@ def test_token_url_is_the_server_url_followed_by_the_token_path(provider):
     assert provider.oauth2.token_url == "{serverUrl}{tokenPath}"
 
 
-def test_token_url_resolves_to_oauth_with_the_default_token_path(provider):
-    assert render_url(provider.oauth2.token_url, SETTINGS) == f"{SERVER_URL}/oauth"
-
-
-def test_token_url_resolves_to_oauth_token_when_the_token_path_says_so(provider):
-    settings = {**SETTINGS, "tokenPath": "/oauth/token"}
+def test_token_url_resolves_to_oauth_token_with_the_default_token_path(provider):
+    settings = {**SETTINGS, "tokenPath": setting(provider, "tokenPath").default}
 
     assert render_url(provider.oauth2.token_url, settings) == f"{SERVER_URL}/oauth/token"
+
+
+def test_token_url_resolves_to_oauth_when_the_token_path_says_so(provider):
+    settings = {**SETTINGS, "tokenPath": "/oauth"}
+
+    assert render_url(provider.oauth2.token_url, settings) == f"{SERVER_URL}/oauth"
 
 
 def test_server_endpoint_resolves_to_the_server_url(provider):
@@ -113,24 +115,28 @@ def test_does_not_use_pkce(provider):
     assert provider.oauth2.pkce is False
 
 
-def test_refresh_is_a_get_to_the_token_url(provider):
+def test_token_requests_ask_for_a_json_answer(provider):
+    assert dict(provider.oauth2.token_params) == {"format": "json"}
+
+
+def test_refresh_is_a_post_to_the_token_url(provider):
     oauth2 = provider.oauth2
 
-    assert (oauth2.refresh_method, oauth2.refresh_url) == ("GET", None)
+    assert (oauth2.refresh_method, oauth2.refresh_url) == ("POST", None)
 
 
 def test_refresh_auth_is_left_to_the_refresh_method(provider):
     assert provider.oauth2.refresh_auth is None
 
 
-def test_get_refresh_authenticates_in_the_query_string(provider):
-    assert provider.oauth2.effective_refresh_auth == "query"
-
-
 def test_post_refresh_authenticates_with_a_json_body(provider):
-    posted = dataclasses.replace(provider.oauth2, refresh_method="POST")
+    assert provider.oauth2.effective_refresh_auth == "json"
 
-    assert posted.effective_refresh_auth == "json"
+
+def test_get_refresh_identifies_the_client_in_the_query_string(provider):
+    got = dataclasses.replace(provider.oauth2, refresh_method="GET")
+
+    assert got.effective_refresh_auth == "query"
 
 
 def test_requests_no_default_scopes(provider):
@@ -148,11 +154,11 @@ def test_token_without_expires_in_lasts_a_day(provider):
 def test_token_path_setting_offers_oauth_and_oauth_token(provider):
     token_path = setting(provider, "tokenPath")
 
-    assert (token_path.type, token_path.choices) == ("choice", ("/oauth", "/oauth/token"))
+    assert (token_path.type, token_path.choices) == ("choice", ("/oauth/token", "/oauth"))
 
 
-def test_token_path_setting_defaults_to_the_documented_oauth_path(provider):
-    assert setting(provider, "tokenPath").default == "/oauth"
+def test_token_path_setting_defaults_to_the_path_current_clients_use(provider):
+    assert setting(provider, "tokenPath").default == "/oauth/token"
 
 
 def test_token_path_setting_takes_effect_through_the_token_url_not_an_override(provider):
@@ -162,11 +168,11 @@ def test_token_path_setting_takes_effect_through_the_token_url_not_an_override(p
 def test_refresh_method_setting_offers_get_and_post(provider):
     refresh_method = setting(provider, "refreshMethod")
 
-    assert (refresh_method.type, refresh_method.choices) == ("choice", ("GET", "POST"))
+    assert (refresh_method.type, refresh_method.choices) == ("choice", ("POST", "GET"))
 
 
 def test_refresh_method_setting_defaults_to_the_declared_refresh_method(provider):
-    assert setting(provider, "refreshMethod").default == provider.oauth2.refresh_method == "GET"
+    assert setting(provider, "refreshMethod").default == provider.oauth2.refresh_method == "POST"
 
 
 def test_refresh_method_setting_overrides_the_oauth2_refresh_method(provider):

@@ -91,10 +91,55 @@ def test_a_files_properties_are_parsed(recorded):
     )
 
 
-def test_properties_reported_as_not_found_are_absent(recorded):
-    plans = webdav.parse_multistatus(recorded("propfind_team_docs.xml"))[2]
+def test_properties_reported_as_not_found_are_absent():
+    # A server answering a PROPFIND that names properties reports the missing ones as 404.
+    body = (
+        b'<d:multistatus xmlns:d="DAV:"><d:response><d:href>/webdav/A/</d:href>'
+        b"<d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop>"
+        b"<d:status>HTTP/1.1 200 OK</d:status></d:propstat>"
+        b"<d:propstat><d:prop><d:getcontentlength>5</d:getcontentlength>"
+        b"<d:displayname>B</d:displayname></d:prop>"
+        b"<d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>"
+        b"</d:response></d:multistatus>"
+    )
 
-    assert (plans.size, plans.content_type) == (None, None)
+    entry = webdav.parse_multistatus(body)[0]
+
+    assert (entry.is_collection, entry.size, entry.display_name) == (True, None, None)
+
+
+def test_a_display_name_is_read_beside_the_hrefs_name(recorded):
+    entries = webdav.parse_multistatus(recorded("propfind_root.xml"))
+    mail = entries[2]
+
+    assert (mail.name, mail.display_name, mail.shown_name) == (
+        "$mail_attachments",
+        "Mail attachments",
+        "Mail attachments",
+    )
+
+
+def test_without_a_display_name_the_hrefs_name_is_shown(recorded):
+    tokyo = webdav.parse_multistatus(recorded("propfind_fotos.xml"))[1]
+
+    assert (tokyo.display_name, tokyo.shown_name) == (None, "東京 夜景")
+
+
+def test_a_display_name_with_a_control_character_is_not_shown():
+    body = (
+        b'<d:multistatus xmlns:d="DAV:"><d:response><d:href>/webdav/A</d:href>'
+        b"<d:propstat><d:prop><d:displayname>x&#10;y</d:displayname></d:prop>"
+        b"<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"
+    )
+
+    assert webdav.parse_multistatus(body)[0].shown_name == "A"
+
+
+def test_powerfolders_unescaped_characters_in_hrefs_are_read_as_they_are(recorded):
+    # PowerFolder leaves ( ) ' $ + ! * , unescaped in hrefs (Krassmus/PowerfolderPlugin).
+    entries = webdav.parse_multistatus(recorded("propfind_mail_attachments.xml"))
+
+    assert names(entries)[1] == ("webdav", "$mail_attachments", "invoice (1)+copy.pdf")
 
 
 def test_a_default_dav_namespace_is_read_like_a_prefixed_one(recorded):
@@ -104,7 +149,7 @@ def test_a_default_dav_namespace_is_read_like_a_prefixed_one(recorded):
     assert entries[1].size == 14
 
 
-def test_unicode_names_and_absolute_hrefs_are_decoded(recorded):
+def test_unicode_names_are_decoded(recorded):
     entries = webdav.parse_multistatus(recorded("propfind_fotos.xml"))
 
     assert [e.name for e in entries] == ["Fotos Grüße", "東京 夜景", "Café naïve 😀.jpg"]
