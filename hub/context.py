@@ -127,14 +127,27 @@ class ProviderContext:
         stream: bool = False,
         retry: bool = True,
         retry_on: frozenset[int] = RETRY_STATUSES,
+        idempotent: bool | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         """Send an authenticated request; the response is returned whatever its status.
 
-        Idempotent requests answered with a status in ``retry_on`` (default 429 and 503) are
-        retried up to twice, honouring ``Retry-After`` up to 10 seconds.
+        - A ``401`` on an OAuth2 connection refreshes the token (or takes the one another
+          worker just got) and sends the request once more, whatever the method: the provider
+          refused it before acting on it.
+        - An idempotent request answered with a status in ``retry_on`` (default ``429`` and
+          ``503``) is sent again up to twice, after ``Retry-After`` (at most 10 seconds; a
+          longer wait returns the response at once) or a short back-off. ``retry=False``
+          turns this off.
+        - Idempotent means ``GET``, ``HEAD``, ``OPTIONS``, ``PUT``, ``DELETE`` and
+          ``PROPFIND`` unless ``idempotent`` says otherwise: pass ``idempotent=True`` for a
+          POST that only reads (Dropbox's ``list_folder``, a Graph search), ``False`` for a
+          GET that changes something. An idempotent request is also sent again once when a
+          kept-alive connection was closed under it.
         """
         method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT
         refreshed = False
         attempt = 0
         while True:
@@ -148,6 +161,7 @@ class ProviderContext:
                 http=self.http,
                 headers=send_headers,
                 stream=stream,
+                idempotent=idempotent,
                 **{**kwargs, **auth_kwargs},
             )
             if response.status_code == 401 and self._can_refresh() and not refreshed:
@@ -155,12 +169,7 @@ class ProviderContext:
                 self._replace_refused_token()
                 refreshed = True
                 continue
-            if (
-                retry
-                and method in IDEMPOTENT
-                and response.status_code in retry_on
-                and attempt < MAX_RETRIES
-            ):
+            if retry and idempotent and response.status_code in retry_on and attempt < MAX_RETRIES:
                 wait = retry_after(response, attempt)
                 if wait is not None:
                     response.close()
@@ -253,9 +262,15 @@ class TransientContext(ProviderContext):
     request, used once, stored nowhere, never refreshed."""
 
     def __init__(
-        self, provider: Provider, integration: Integration, user: User, values: dict[str, Any]
+        self,
+        provider: Provider,
+        integration: Integration,
+        user: User,
+        values: dict[str, Any],
+        *,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        super().__init__(provider, integration, None, user)
+        super().__init__(provider, integration, None, user, sleep=sleep)
         self._values = values
 
     def _can_refresh(self) -> bool:

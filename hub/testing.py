@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,13 +29,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub import accounts, create_app, migrations
+from hub.context import ProviderContext, TransientContext
 from hub.crypto import generate_key
 from hub.db import bind, database
+from hub.models import Integration
 from hub.plugins import ENTRY_POINT_GROUP, PluginRegistry
+from hub.providers import Icon, Provider, validate_provider
 
 if TYPE_CHECKING:  # pytest is a test dependency, not the hub's
     import pytest
-from hub.providers import Icon, Provider, validate_provider
 
 _UNSAFE_SVG = re.compile(
     rb"<script|<foreignObject|\bon[a-z]+\s*=|javascript:|<!ENTITY|xlink:href\s*=\s*[\"'](?!#)"
@@ -136,3 +140,64 @@ def fake_dns(mapping: dict[str, str] | None = None, default: str = "93.184.216.3
         return [(mapping or {}).get(host.lower(), default)]
 
     return resolve
+
+
+# -- a provider context for unit tests of operations -------------------------------------------
+
+#: The credential a :func:`provider_context` holds for each auth type, keyed as the API takes it.
+CREDENTIAL_KEYS = {
+    "oauth2": ("accessToken",),
+    "bearer": ("token",),
+    "basic": ("username", "password"),
+    "apikey": ("apiKey",),
+}
+
+
+@contextmanager
+def provider_context(
+    app: Flask,
+    provider: str,
+    *,
+    credentials: Mapping[str, str],
+    auth_type: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    user: str = "tester",
+    sleep: Callable[[float], None] | None = None,
+) -> Iterator[ProviderContext]:
+    """The :class:`~hub.context.ProviderContext` an operation receives, for an integration of
+    ``provider`` that is not stored: to unit-test a ``browse`` or ``download`` function against
+    ``requests-mock`` (or a local server) without going through the HTTP API.
+
+    ``credentials`` are keyed as the API takes them (:data:`CREDENTIAL_KEYS`: ``{"token": ..}``
+    for ``bearer``, ``{"accessToken": ..}`` for ``oauth2``, ...); they are used as given, never
+    refreshed. ``auth_type`` defaults to the provider's first; ``settings`` are the
+    integration's (``{"endpoints": {"api": "http://127.0.0.1:8080"}}``); ``sleep`` replaces the
+    wait between retries (``waits.append`` records them instead). The context is valid
+    inside the ``with`` block, which holds the app context and a database connection::
+
+        with provider_context(app, "acme", credentials={"token": "t"}) as ctx:
+            page = browse(ctx, None, None, 50)
+    """
+    declared = app.extensions["hub"].registry.provider(provider)
+    assert declared is not None, f"no provider {provider!r} is registered in this app"
+    auth_type = auth_type or declared.auth_types[0]
+    assert auth_type in declared.auth_types, f"{provider} does not take {auth_type!r}"
+    missing = [key for key in CREDENTIAL_KEYS[auth_type] if key not in credentials]
+    assert not missing, f"credentials for {auth_type} need {', '.join(missing)}"
+    with app.app_context():
+        bind(app)
+        with database.connection_context():
+            person = (
+                accounts.get_user(user)
+                if accounts.find_principal(user)
+                else accounts.create_user(user, TEST_PASSWORD, email=f"{user}@example.org")
+            )
+            integration = Integration(
+                owner=person.principal,
+                slug=f"{provider}-test",
+                name=f"{declared.display_name} (test)",
+                provider=provider,
+                auth_type=auth_type,
+                settings=dict(settings or {}),
+            )
+            yield TransientContext(declared, integration, person, dict(credentials), sleep=sleep)

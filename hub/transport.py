@@ -150,13 +150,18 @@ def send(
     http: requests.Session | None = None,
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
     stream: bool = False,
+    idempotent: bool | None = None,
     **kwargs: object,
 ) -> requests.Response:
     """Send one request to a provider; raise :class:`UpstreamFailed` / :class:`UpstreamTimeout`.
 
     The URL is checked again here (the host may resolve elsewhere than when it was saved), and
     redirects are returned, never followed: credentials must not travel to another origin.
+    ``idempotent`` says whether the request may be sent twice (``None``: as its method says,
+    :data:`IDEMPOTENT`); only such a request is resent on a dropped kept-alive connection.
     """
+    if idempotent is None:
+        idempotent = method.upper() in IDEMPOTENT
     allow_private = current_app.config["ALLOW_PRIVATE_ADDRESSES"]
     try:
         check_url(url, "url", allow_private=allow_private)
@@ -173,7 +178,7 @@ def send(
             # connection, so a method that may be sent twice goes once more on a new one.
             body = kwargs.get("data")
             resendable = body is None or isinstance(body, bytes | str | dict | list | tuple)
-            if method.upper() not in IDEMPOTENT or not resendable or not _dropped(exc):
+            if not idempotent or not resendable or not _dropped(exc):
                 raise
             return _send(client, method, url, timeout, stream, kwargs)
     except requests.Timeout:
