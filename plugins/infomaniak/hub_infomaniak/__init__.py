@@ -1,11 +1,15 @@
 """The ``infomaniak`` provider: kDrive and Mail from an Infomaniak account.
 
-Connections are made with OAuth2 (authorization code with PKCE against Infomaniak's login
-server) or with a personal API token (``bearer``). Every base URL is a named endpoint, so an
-integration can point ``api``, ``mail`` or ``revoke`` elsewhere through ``settings.endpoints``
-(and the login server through the integration's ``authUri`` / ``tokenUri``); revocation goes to
-``{endpoints.revoke}``. The ``profilePath`` setting overrides ``profile.path`` for accounts still
-served by the v1 profile.
+Connections are made first with a personal API token (``bearer``: the default), created in the
+Infomaniak Manager with the scopes ``user_info``, ``drive`` and ``workspace:mail`` ticked; that is
+the path that reaches kDrive and Mail. OAuth2 (authorization code with PKCE against Infomaniak's
+login server) asks for the same scopes by their real names (:mod:`hub_infomaniak.scopes`); OAuth
+applications created in the Manager may only get identity tokens.
+
+Every base URL is a named endpoint, so an integration can point ``api``, ``mail`` or ``revoke``
+elsewhere through ``settings.endpoints`` (and the login server through the integration's
+``authUri`` / ``tokenUri``); revocation goes to ``{endpoints.revoke}``. The ``profilePath``
+setting overrides ``profile.path`` for accounts still served by the v1 profile.
 
 The services live in their own modules: :mod:`hub_infomaniak.kdrive` (drives, folders, files)
 and :mod:`hub_infomaniak.mail` (mailboxes, folders, messages as ``.eml``); both call Infomaniak
@@ -17,8 +21,13 @@ from __future__ import annotations
 from hub import hookimpl
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, Setting
 from hub_infomaniak import kdrive, mail
+from hub_infomaniak.scopes import DEFAULT_SCOPES, TOKEN_PAGE
 
 LOGIN = "https://login.infomaniak.com"
+TOKEN_HELP = (
+    f"Connect with a personal API token: create it at {TOKEN_PAGE} (Manager → API tokens) with "
+    f"the scopes {', '.join(DEFAULT_SCOPES)} ticked, then paste it as the connection's token."
+)
 
 
 @hookimpl
@@ -31,13 +40,16 @@ def hub_register_providers() -> list[Provider]:
         Provider(
             name="infomaniak",
             display_name="Infomaniak",
-            description="kDrive files and Infomaniak Mail from an Infomaniak account.",
-            auth_types=("oauth2", "bearer"),
+            description=f"kDrive files and Infomaniak Mail of an Infomaniak account. {TOKEN_HELP}",
+            # The personal token first: it is the default of a new integration, and the path
+            # that works for kDrive and Mail; OAuth apps made in the Manager may get
+            # identity-only tokens.
+            auth_types=("bearer", "oauth2"),
             icon=Icon.from_package(__name__, "icon.svg"),
             oauth2=OAuth2Settings(
                 authorize_url=f"{LOGIN}/authorize",
                 token_url=f"{LOGIN}/token",
-                scopes=("user_info", "kdrive", "mail"),
+                scopes=DEFAULT_SCOPES,
                 token_auth="form",
                 pkce=True,
                 # Ask for a refresh token, so the connection outlives the ~2 h access token.
@@ -65,7 +77,8 @@ def hub_register_providers() -> list[Provider]:
                 unauthorized_hint=(
                     "Infomaniak refused to show the account profile: the user_info scope was "
                     "not granted. Keep user_info in the integration's scope, make sure the "
-                    "application registered in the Infomaniak Manager has it, then reconnect."
+                    "application registered in the Infomaniak Manager has it, then reconnect. "
+                    f"Or {TOKEN_HELP[0].lower()}{TOKEN_HELP[1:]}"
                 ),
             ),
             settings=(
@@ -83,14 +96,20 @@ def hub_register_providers() -> list[Provider]:
                 Service(
                     "kdrive",
                     "kDrive",
-                    description="Files and folders on every kDrive the account can open.",
+                    description=(
+                        "Files and folders on every kDrive the account can open "
+                        "(needs the drive scope)."
+                    ),
                     browse=kdrive.browse,
                     download=kdrive.download,
                 ),
                 Service(
                     "mail",
                     "Mail",
-                    description="Mailboxes, their folders and messages (as .eml files).",
+                    description=(
+                        "Mailboxes, their folders and messages as .eml files "
+                        "(needs the workspace:mail scope)."
+                    ),
                     browse=mail.browse,
                     download=mail.download,
                 ),

@@ -5,9 +5,9 @@ Every JSON answer of the API and mail hosts is wrapped the same way::
     {"result": "success", "data": ...}
     {"result": "error", "error": {"code": "object_not_found", "description": "..."}}
 
-:func:`error_for` is the single mapping from a failed answer (its status and, when there is one,
-its envelope's error code) to a :mod:`hub.errors` exception; :func:`send` and :func:`get_envelope`
-are how the services call Infomaniak, with Infomaniak's retry statuses.
+:func:`send` and :func:`get_envelope` are how the services call Infomaniak, with Infomaniak's retry
+statuses; a failed answer becomes the hub's error through :func:`hub_infomaniak.answers.error_for`
+(re-exported here), told which scope the call needs so that a refusal can name it.
 """
 
 from __future__ import annotations
@@ -18,98 +18,44 @@ from typing import Any
 import requests
 
 from hub.context import ProviderContext
-from hub.errors import (
-    Forbidden,
-    HubError,
-    NotFound,
-    RateLimited,
-    ReauthRequired,
-    UpstreamFailed,
-    UpstreamTimeout,
-)
+from hub.errors import UpstreamFailed
+from hub_infomaniak.answers import error_for
+from hub_infomaniak.scopes import ScopeNeed
+
+__all__ = ["error_for", "get_envelope", "need_of", "raise_for_status", "read_envelope", "send"]
 
 # Infomaniak asks clients to retry these (idempotent requests only; the core bounds the waits).
 RETRY_ON = frozenset({408, 429, 500, 502, 503, 504})
 ERROR_BODY_LIMIT = 64 * 1024  # an error answer is small; never read a large body looking for one
 
-# Envelope error codes and, when the code says nothing we know, statuses: what each means here.
-CODE_KINDS = {
-    "object_not_found": "not_found",
-    "not_found": "not_found",
-    "not_authorized": "reauth",
-    "invalid_token": "reauth",
-    "forbidden_error": "forbidden",
-    "access_denied": "forbidden",
-    "limit_exceeded_error": "rate_limited",
-    "too_many_requests": "rate_limited",
-}
-STATUS_KINDS = {
-    401: "reauth",
-    403: "forbidden",
-    404: "not_found",
-    429: "rate_limited",
-    408: "timeout",
-    504: "timeout",
-}
+
+def need_of(ctx: ProviderContext, scope: str | None) -> ScopeNeed:
+    """What explains a refusal of a call needing ``scope`` on this connection: the scope, what
+    an OAuth connection was granted, and what the integration asks for."""
+    connection = ctx.connection
+    granted = None
+    if ctx.integration.auth_type == "oauth2" and connection is not None:
+        granted = getattr(connection, "scope", None) or None
+    return ScopeNeed(scope=scope, granted=granted, requested=ctx.integration.scope or None)
 
 
-def error_for(name: str, status: int, envelope: Any = None, headers: Any = None) -> HubError:
-    """The hub's error for a failed Infomaniak answer.
-
-    The envelope's error code decides first (``object_not_found`` → :class:`NotFound`,
-    ``not_authorized`` → :class:`ReauthRequired`, ``forbidden_error`` → :class:`Forbidden`,
-    ``limit_exceeded_error`` → :class:`RateLimited`, a maintenance code →
-    :class:`UpstreamFailed`); an unknown code or none leaves it to the status (401, 403, 404,
-    429, 408/504 → :class:`UpstreamTimeout`, any other → :class:`UpstreamFailed`). Every message
-    names the provider.
-
-    :param name: the provider's display name, for messages.
-    :param status: the HTTP status of the answer.
-    :param envelope: the decoded JSON answer, or ``None`` when there was none.
-    :param headers: the answer's headers (for ``Retry-After``), or ``None``.
-    :return: the exception to raise; never ``None``.
-    """
-    code, description = _error_of(envelope)
-    detail = f" ({code}: {description})" if code and description else f" ({code})" if code else ""
-    retry_after = _retry_after(headers)
-    if "maintenance" in f"{code} {description}".lower():
-        kind = "maintenance"
-    else:
-        kind = CODE_KINDS.get(code or "") or STATUS_KINDS.get(status) or "failed"
-    if kind == "not_found":
-        return NotFound(f"{name} has no such item{detail}")
-    if kind == "reauth":
-        return ReauthRequired(f"{name} no longer accepts this connection{detail}: connect again")
-    if kind == "forbidden":
-        return Forbidden(f"{name} refused access to this{detail}")
-    if kind == "rate_limited":
-        return RateLimited(
-            f"{name} is rate limiting requests{detail}; try again later", retry_after=retry_after
-        )
-    if kind == "maintenance":
-        extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        return UpstreamFailed(
-            f"{name} is under maintenance{detail}; try again later", headers=extra
-        )
-    if kind == "timeout":
-        return UpstreamTimeout(f"{name} did not answer in time{detail}")
-    if status == 503:
-        return UpstreamFailed(f"{name} is unavailable (503){detail}; try again later")
-    return UpstreamFailed(f"{name} answered {status}{detail}")
-
-
-def raise_for_status(ctx: ProviderContext, response: requests.Response) -> requests.Response:
+def raise_for_status(
+    ctx: ProviderContext, response: requests.Response, scope: str | None = None
+) -> requests.Response:
     """Return ``response`` if it succeeded; otherwise close it and raise :func:`error_for`'s error.
 
     :param ctx: the session the request was sent with.
     :param response: an answer from Infomaniak, possibly streamed.
+    :param scope: the scope the call needs, named when Infomaniak refuses the token.
     :return: the same response, when its status is below 400.
     """
     if response.status_code < 400:
         return response
     envelope = read_envelope(response)
     response.close()
-    raise error_for(ctx.name, response.status_code, envelope, response.headers)
+    raise error_for(
+        ctx.name, response.status_code, envelope, response.headers, need=need_of(ctx, scope)
+    )
 
 
 def send(
@@ -119,6 +65,7 @@ def send(
     params: Any = None,
     headers: dict[str, str] | None = None,
     stream: bool = False,
+    scope: str | None = None,
 ) -> requests.Response:
     """GET ``url`` with the connection's credentials, retrying Infomaniak's transient statuses.
 
@@ -127,16 +74,24 @@ def send(
     :param params: query parameters (a mapping or a list of pairs, for ``roles[]``).
     :param headers: extra request headers (``Range``, ``Accept``).
     :param stream: stream the body instead of reading it.
+    :param scope: the scope the call needs (``drive``, ``workspace:mail``), for refusals.
     :return: the successful response.
     :raises hub.errors.HubError: the mapped error of a failed answer.
     """
     response = ctx.request(
         "GET", url, params=params, headers=headers, stream=stream, retry_on=RETRY_ON
     )
-    return raise_for_status(ctx, response)
+    return raise_for_status(ctx, response, scope)
 
 
-def get_envelope(ctx: ProviderContext, endpoint: str, path: str, params: Any = None) -> dict:
+def get_envelope(
+    ctx: ProviderContext,
+    endpoint: str,
+    path: str,
+    params: Any = None,
+    *,
+    scope: str | None = None,
+) -> dict:
     """GET ``path`` under ``endpoint`` and return the whole successful envelope.
 
     v3 listings put ``cursor`` and ``has_more`` beside ``data``, so callers get the envelope,
@@ -144,13 +99,15 @@ def get_envelope(ctx: ProviderContext, endpoint: str, path: str, params: Any = N
 
     :param ctx: the authenticated session.
     :param endpoint: ``api`` or ``mail``.
-    :param path: the path under the endpoint's base URL.
+    :param path: the path under the endpoint's base URL (it may carry a query string).
     :param params: query parameters.
+    :param scope: the scope the call needs, for refusals.
     :return: the decoded envelope, a dict whose ``result`` is not ``error``.
     :raises hub.errors.HubError: the mapped error of a failed answer, or
         :class:`~hub.errors.UpstreamFailed` when the answer is not an envelope.
     """
-    response = send(ctx, ctx.url(endpoint, path), params=params, headers=JSON_ACCEPT)
+    url = ctx.url(endpoint, path)
+    response = send(ctx, url, params=params, headers=JSON_ACCEPT, scope=scope)
     try:
         envelope = response.json()
     except ValueError:
@@ -158,7 +115,8 @@ def get_envelope(ctx: ProviderContext, endpoint: str, path: str, params: Any = N
     if not isinstance(envelope, dict):
         raise UpstreamFailed(f"{ctx.name} answered a JSON {type(envelope).__name__}")
     if envelope.get("result") == "error":
-        raise error_for(ctx.name, response.status_code, envelope, response.headers)
+        need = need_of(ctx, scope)
+        raise error_for(ctx.name, response.status_code, envelope, response.headers, need=need)
     return envelope
 
 
@@ -180,22 +138,6 @@ def data_list(ctx: ProviderContext, envelope: dict, key: str | None = None) -> l
 JSON_ACCEPT = {"Accept": "application/json"}
 
 
-def _error_of(envelope: Any) -> tuple[str | None, str | None]:
-    if not isinstance(envelope, dict):
-        return None, None
-    error = envelope.get("error")
-    if isinstance(error, dict):
-        code, description = error.get("code"), error.get("description")
-    elif isinstance(error, str):  # the login host's OAuth errors: {"error": "invalid_grant"}
-        code, description = error, envelope.get("error_description")
-    else:
-        return None, None
-    return (
-        str(code)[:100] if code is not None else None,
-        str(description)[:300] if description is not None else None,
-    )
-
-
 def read_envelope(response: requests.Response) -> Any:
     """The decoded JSON body of a (possibly streamed) answer of at most 64 KiB, else ``None``."""
     try:
@@ -207,10 +149,3 @@ def read_envelope(response: requests.Response) -> Any:
         return json.loads(body) if body else None
     except (ValueError, requests.RequestException):
         return None
-
-
-def _retry_after(headers: Any) -> int | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if value and value.strip().isdigit():
-        return int(value.strip())
-    return None

@@ -3,33 +3,45 @@
 The top level lists the drives as folders. A drive's folder id is its root directory
 (``"{drive_id}:1"``), and every item id is ``"{drive_id}:{file_id}"``, so a folder or file id is
 enough to reach it again. Folders are read through the v3 listing (``limit``/``cursor``,
-``has_more``); trashed entries are never shown. Downloads stream the file's bytes and pass the
-caller's ``Range`` on.
+``has_more``); trashed entries are never shown. Opening a folder costs at most three calls at
+any depth: the listing, the folder's own record (for breadcrumbs, :mod:`hub_infomaniak.trail`)
+and, once per connection, the drive list (for the drive's name). Downloads stream the file's
+bytes and pass the caller's ``Range`` on.
+
+Every call needs the ``drive`` scope; a refusal says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
 import re
-from email.message import Message
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from hub.context import ProviderContext
+from hub.disposition import filename_from_disposition
 from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
 from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
 from hub.transport import send as send_unauthenticated
 from hub.transport import session
+from hub_infomaniak import trail
 from hub_infomaniak.envelope import RETRY_ON, data_list, get_envelope, raise_for_status
+from hub_infomaniak.scopes import SERVICE_SCOPES
 
-ROOT_DIR = 1  # every drive's root directory has this file id
+SCOPE = SERVICE_SCOPES["kdrive"]  # what every kDrive call needs
+ROOT_DIR = trail.ROOT_DIR  # every drive's root directory has this file id
 DRIVES_PATH = "/2/drive/users/current/drives"
-DRIVE_ROLES = (("roles[]", "admin"), ("roles[]", "user"), ("with", "account"))
+# The drive and its account nested under each entry (data[].drive.account), as kDrive's desktop
+# client asks; older answers put ``account`` at the top of the entry: both are read.
+DRIVE_ROLES = (("roles[]", "admin"), ("roles[]", "user"), ("with", "drive,drive.account"))
 MAX_PAGE = 1000  # the most the v3 listing returns at once
-MAX_DEPTH = 32  # breadcrumbs stop climbing here: a loop in parent ids must not spin
 MAX_REDIRECTS = 3
+# kDrive's files carry a kind (``extension_type``), rarely a ``mime_type``: the name decides
+# first, then these kinds that name one type.
+EXTENSION_TYPES = {"pdf": "application/pdf", "text": "text/plain", "mail": "message/rfc822"}
 CHUNK = CHUNK_SIZE  # the hub's download chunk size
 # Ids are 64-bit numbers at Infomaniak: 18 digits always fit, and bound what int() parses.
 ITEM_ID = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
@@ -79,8 +91,9 @@ def list_drives(ctx: ProviderContext, cursor: str | None, limit: int) -> Page:
             raise ValidationError("not a cursor of the drive list", fields={"cursor": "unknown"})
         page = int(match.group(1))
     params = [*DRIVE_ROLES, ("page", str(page)), ("per_page", str(min(limit, MAX_PAGE)))]
-    envelope = get_envelope(ctx, "api", DRIVES_PATH, params)
+    envelope = get_envelope(ctx, "api", DRIVES_PATH, params, scope=SCOPE)
     items = [_drive_item(drive) for drive in data_list(ctx, envelope)]
+    trail.remember_drives(ctx, ((i.extras["driveId"], i.name) for i in items if i is not None))
     more = page < _page_count(envelope)
     return Page(
         items=[i for i in items if i is not None], next_cursor=f"page:{page + 1}" if more else None
@@ -102,13 +115,15 @@ def _drive_item(drive: dict) -> Item | None:
     drive_id = drive.get("drive_id", drive.get("id"))
     if drive_id is None:
         return None
-    name = drive.get("drive_name") or drive.get("name") or f"kDrive {drive_id}"
+    nested = drive.get("drive") if isinstance(drive.get("drive"), dict) else {}
+    name = drive.get("drive_name") or drive.get("name") or nested.get("name")
     extras: dict[str, Any] = {"driveId": drive_id}
-    account = drive.get("account")
+    account = nested.get("account") or drive.get("account")
     if isinstance(account, dict) and account.get("name"):
         extras["account"] = account["name"]
-    if drive.get("in_maintenance"):
+    if drive.get("in_maintenance") or nested.get("in_maintenance"):
         extras["inMaintenance"] = True
+    name = name or f"kDrive {drive_id}"
     return Item(id=kdrive_id(drive_id, ROOT_DIR), name=str(name), kind="folder", extras=extras)
 
 
@@ -119,12 +134,11 @@ def list_directory(
     params: dict[str, Any] = {"limit": min(limit, MAX_PAGE), "with": "path"}
     if cursor:
         params["cursor"] = cursor
-    envelope = get_envelope(ctx, "api", f"/3/drive/{drive_id}/files/{dir_id}/files", params)
-    items = [
-        _file_item(drive_id, entry)
-        for entry in data_list(ctx, envelope)
-        if entry.get("id") is not None and not _trashed(entry)
-    ]
+    listing = f"/3/drive/{drive_id}/files/{dir_id}/files"
+    envelope = get_envelope(ctx, "api", listing, params, scope=SCOPE)
+    entries = [e for e in data_list(ctx, envelope) if e.get("id") is not None and not _trashed(e)]
+    trail.remember_listing(ctx, drive_id, dir_id, entries)
+    items = [_file_item(drive_id, entry) for entry in entries]
     next_cursor = envelope.get("cursor") if envelope.get("has_more") else None
     path = [] if cursor else breadcrumbs(ctx, drive_id, dir_id)
     return Page(items=items, next_cursor=str(next_cursor) if next_cursor else None, path=path)
@@ -142,7 +156,7 @@ def _file_item(drive_id: int, entry: dict) -> Item:
         name=str(entry.get("name") or entry.get("id")),
         kind="folder" if is_dir else "file",
         size=None if is_dir else _integer(entry.get("size")),
-        mime_type=None if is_dir else entry.get("mime_type"),
+        mime_type=None if is_dir else guess_mime_type(entry),
         modified_at=_timestamp(
             entry.get("last_modified_at") or entry.get("updated_at") or entry.get("added_at")
         ),
@@ -150,38 +164,49 @@ def _file_item(drive_id: int, entry: dict) -> Item:
     )
 
 
-def breadcrumbs(ctx: ProviderContext, drive_id: int, dir_id: int) -> list[Crumb]:
-    """The trail from the drive down to ``dir_id``: the drive, then each folder.
+def guess_mime_type(entry: dict) -> str | None:
+    """A file's media type: kDrive's ``mime_type`` when it sends one, else guessed from the
+    name, else from ``extension_type`` when that kind names a single type."""
+    given = entry.get("mime_type")
+    if isinstance(given, str) and given:
+        return given
+    guessed, _ = mimetypes.guess_type(str(entry.get("name") or ""), strict=False)
+    return guessed or EXTENSION_TYPES.get(str(entry.get("extension_type") or ""))
 
-    Climbs ``parent_id`` through the metadata endpoint. Breadcrumbs are a convenience: if
-    Infomaniak cannot tell (an error, a loop), the listing is served without them.
+
+def breadcrumbs(ctx: ProviderContext, drive_id: int, dir_id: int) -> list[Crumb]:
+    """The trail from the drive down to ``dir_id``, in at most two calls at any depth.
+
+    The folder's own record (``with=path``) names every ancestor; see :mod:`hub_infomaniak.trail`
+    for their ids. Breadcrumbs are a convenience: if Infomaniak cannot tell (an error), the
+    listing is served without them.
     """
     try:
-        trail: list[Crumb] = []
-        current = dir_id
-        while current != ROOT_DIR:
-            if len(trail) >= MAX_DEPTH:
-                return []
-            entry = get_envelope(ctx, "api", f"/3/drive/{drive_id}/files/{current}").get("data")
-            if not isinstance(entry, dict):
-                return []
-            trail.append(Crumb(kdrive_id(drive_id, current), str(entry.get("name") or current)))
-            parent = entry.get("parent_id")
-            if not isinstance(parent, int) or parent <= 0:
-                break
-            current = parent
-        trail.append(Crumb(kdrive_id(drive_id, ROOT_DIR), drive_name(ctx, drive_id)))
+        record: Any = {}
+        if dir_id != ROOT_DIR:
+            path = f"/3/drive/{drive_id}/files/{dir_id}"
+            record = get_envelope(ctx, "api", path, {"with": "path"}, scope=SCOPE).get("data")
+        if not isinstance(record, dict):
+            return []
+        drive = Crumb(kdrive_id(drive_id, ROOT_DIR), drive_name(ctx, drive_id))
     except HubError:
         return []
-    return list(reversed(trail))
+    return trail.build_trail(ctx, drive_id, record, drive, kdrive_id) if record else [drive]
 
 
 def drive_name(ctx: ProviderContext, drive_id: int) -> str:
-    """The drive's name from the drive list (``kDrive <id>`` when it is not listed)."""
-    envelope = get_envelope(ctx, "api", DRIVES_PATH, [*DRIVE_ROLES, ("per_page", "1000")])
-    for drive in data_list(ctx, envelope):
-        if str(drive.get("drive_id", drive.get("id"))) == str(drive_id):
-            return str(drive.get("drive_name") or drive.get("name") or f"kDrive {drive_id}")
+    """The drive's name: remembered from this connection's drive list, else read from it once
+    (``kDrive <id>`` when it is not listed)."""
+    known = trail.drive_name_from_memory(ctx, drive_id)
+    if known is not None:
+        return known
+    params = [*DRIVE_ROLES, ("per_page", str(MAX_PAGE))]
+    envelope = get_envelope(ctx, "api", DRIVES_PATH, params, scope=SCOPE)
+    drives = [i for i in map(_drive_item, data_list(ctx, envelope)) if i is not None]
+    trail.remember_drives(ctx, ((i.extras["driveId"], i.name) for i in drives))
+    for drive in drives:
+        if str(drive.extras["driveId"]) == str(drive_id):
+            return drive.name
     return f"kDrive {drive_id}"
 
 
@@ -202,7 +227,7 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
     response = _fetch(ctx, url, headers)
     length = response.headers.get("Content-Length")
     filename = (
-        _disposition_filename(response.headers.get("Content-Disposition"))
+        filename_from_disposition(response.headers.get("Content-Disposition"))
         or _file_name(ctx, drive_id, file_id)
         or f"file-{file_id}"
     )
@@ -236,27 +261,16 @@ def _fetch(ctx: ProviderContext, url: str, headers: dict[str, str]) -> requests.
     if 300 <= response.status_code < 400:
         response.close()
         raise UpstreamFailed(f"{ctx.name} redirected the download too often")
-    return raise_for_status(ctx, response)
+    return raise_for_status(ctx, response, SCOPE)
 
 
 def _file_name(ctx: ProviderContext, drive_id: int, file_id: int) -> str | None:
     try:
-        entry = get_envelope(ctx, "api", f"/3/drive/{drive_id}/files/{file_id}").get("data")
+        path = f"/3/drive/{drive_id}/files/{file_id}"
+        entry = get_envelope(ctx, "api", path, scope=SCOPE).get("data")
     except HubError:
         return None
     return str(entry["name"]) if isinstance(entry, dict) and entry.get("name") else None
-
-
-def _disposition_filename(value: str | None) -> str | None:
-    if not value:
-        return None
-    message = Message()
-    message["Content-Disposition"] = value
-    name = message.get_filename()
-    if not name:
-        return None
-    name = re.split(r"[\\/]", name)[-1].strip()
-    return name or None
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -109,6 +109,17 @@ def create_integration(client: FlaskClient) -> Callable[..., dict]:
 
 
 @pytest.fixture
+def oauth_integration(create_integration: Callable[..., dict]) -> Callable[..., dict]:
+    """Create an ``infomaniak`` integration that connects with OAuth2 (a new integration
+    defaults to a personal API token); return its JSON."""
+
+    def create(**fields: Any) -> dict:
+        return create_integration(**{"authType": "oauth2", **fields})
+
+    return create
+
+
+@pytest.fixture
 def bearer(client: FlaskClient, create_integration: Callable[..., dict]) -> str:
     """An integration connected with a personal API token; its id."""
     integration = create_integration(authType="bearer")

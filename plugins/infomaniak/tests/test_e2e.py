@@ -113,9 +113,9 @@ def browse_to_the_report_and_a_message(client, ref):
 
 
 def test_connect_browse_download_and_read_mail_through_the_hub(
-    client, create_integration, connect, infomaniak, recorded, requests_mock
+    client, oauth_integration, connect, infomaniak, recorded, requests_mock
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     assert connect(integration).status_code == 303
     infomaniak()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+
+from hub_infomaniak.kdrive import guess_mime_type
 
 API = "https://api.infomaniak.com"
 DRIVE = 140946
@@ -73,8 +75,21 @@ def test_the_drive_list_asks_for_the_drives_of_users_and_admins(
     items(client, bearer)
 
     query = query_of(requests_mock.last_request)
-    assert query["roles[]"] == ["admin", "user"] and query["with"] == ["account"]
+    assert query["roles[]"] == ["admin", "user"] and query["with"] == ["drive,drive.account"]
     assert requests_mock.last_request.headers["Authorization"] == "Bearer personal-token"
+
+
+def test_the_older_drive_list_shape_with_the_account_at_the_top_is_read(
+    client, bearer, requests_mock, recorded
+):
+    requests_mock.get(DRIVES, json=recorded("drives_account_at_top.json"))
+
+    page = items(client, bearer)
+
+    assert [(i["name"], i["account"]) for i in page["items"]] == [
+        ("Lovelace Labs", "Lovelace Labs SA"),
+        ("Analytical Engine", "Babbage & Co"),
+    ]
 
 
 def test_the_drive_list_follows_v2_pages(client, bearer, serve):
@@ -152,6 +167,30 @@ def test_items_carry_the_drive_in_their_ids_and_kdrive_metadata(client, bearer, 
         "modifiedAt": "2024-11-07T17:20:00Z",
         "path": "/Budget 2025.xlsx",
     }
+
+
+def test_a_file_without_mime_type_gets_one_guessed_from_its_name(client, bearer, serve):
+    serve_root(serve)
+
+    page = items(client, bearer, parent="140946:1", cursor="eyJpZCI6NSwibmFtZSI6ImRvY3VtZW50cyJ9")
+
+    assert page["items"][1]["mimeType"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ({"name": "Q3 report.pdf", "extension_type": "pdf"}, "application/pdf"),
+        ({"name": "scan", "extension_type": "pdf"}, "application/pdf"),
+        ({"name": "notes", "extension_type": "text"}, "text/plain"),
+        ({"name": "photo", "extension_type": "image"}, None),
+        ({"name": "a.pdf", "mime_type": "application/x-custom"}, "application/x-custom"),
+    ],
+)
+def test_the_mime_type_comes_from_kdrive_then_the_name_then_the_kind(entry, expected):
+    assert guess_mime_type(entry) == expected
 
 
 def test_the_root_breadcrumb_is_the_drive(client, bearer, serve, requests_mock, recorded):
@@ -255,6 +294,28 @@ def test_a_download_streams_the_file_with_its_name(client, bearer, requests_mock
     assert response.status_code == 200 and response.data == CONTENT
     assert response.mimetype == "application/pdf"
     assert "filename*=UTF-8''Q3%20report.pdf" in response.headers["Content-Disposition"]
+
+
+def test_a_download_keeps_the_exact_name_the_provider_gave_in_filename_star(
+    client, bearer, requests_mock
+):
+    requests_mock.get(
+        DOWNLOAD,
+        content=CONTENT,
+        headers={
+            "Content-Type": "text/plain",
+            "Content-Disposition": (
+                'attachment; filename="R_sum_ _final_.txt"; '
+                "filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.txt"
+            ),
+        },
+    )
+
+    response = client.get(f"/api/integrations/{bearer}/services/kdrive/items/140946:42/download")
+
+    disposition = response.headers["Content-Disposition"]
+    exact = quote('Résumé "final".txt', safe="")
+    assert f"filename*=UTF-8''{exact}" in disposition and response.data == CONTENT
 
 
 def test_a_download_without_a_name_takes_it_from_the_file(client, bearer, requests_mock, recorded):

@@ -45,36 +45,34 @@ def hours_from_now(timestamp):
 # -- authorization -----------------------------------------------------------------------------
 
 
-def test_connecting_sends_the_user_to_infomaniaks_login_server(client, create_integration):
-    location, query = authorize_query(client, create_integration())
+def test_connecting_sends_the_user_to_infomaniaks_login_server(client, oauth_integration):
+    location, query = authorize_query(client, oauth_integration())
 
     assert location.startswith(f"{LOGIN}/authorize?")
     assert query["response_type"] == "code"
     assert query["client_id"] == "ik-client"
     assert query["redirect_uri"] == REDIRECT
-    assert query["scope"] == "user_info kdrive mail"
+    assert query["scope"] == "user_info drive workspace:mail"
     assert query["access_type"] == "offline"
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
 
 
-def test_the_scope_can_be_changed_per_integration(client, create_integration):
-    integration = create_integration(scope="user_info drive workspace:mail")
+def test_the_scope_can_be_changed_per_integration(client, oauth_integration):
+    integration = oauth_integration(scope="user_info drive")
 
-    assert authorize_query(client, integration)[1]["scope"] == "user_info drive workspace:mail"
+    assert authorize_query(client, integration)[1]["scope"] == "user_info drive"
 
 
-def test_an_integrations_own_client_wins_over_the_environment(client, create_integration):
-    integration = create_integration(clientId="team-client", clientSecret="team-secret")
+def test_an_integrations_own_client_wins_over_the_environment(client, oauth_integration):
+    integration = oauth_integration(clientId="team-client", clientSecret="team-secret")
 
     assert authorize_query(client, integration)[1]["client_id"] == "team-client"
 
 
-def test_the_login_server_can_be_overridden(
-    app, client, create_integration, connect, requests_mock
-):
+def test_the_login_server_can_be_overridden(app, client, oauth_integration, connect, requests_mock):
     # A test double of Infomaniak's login server that an administrator approved for the client.
     app.config["INFOMANIAK_CLIENT_ORIGINS"] = "https://login.preprod.example.com"
-    integration = create_integration(
+    integration = oauth_integration(
         authUri="https://login.preprod.example.com/authorize",
         tokenUri="https://login.preprod.example.com/token",
     )
@@ -93,9 +91,9 @@ def test_the_login_server_can_be_overridden(
 
 
 def test_the_code_is_exchanged_in_a_form_with_the_pkce_verifier(
-    client, create_integration, connect, requests_mock
+    client, oauth_integration, connect, requests_mock
 ):
-    integration = create_integration()
+    integration = oauth_integration()
 
     assert connect(integration).status_code == 303
 
@@ -112,8 +110,8 @@ def test_the_code_is_exchanged_in_a_form_with_the_pkce_verifier(
     assert len(base64.urlsafe_b64encode(verifier).rstrip(b"=")) == 43
 
 
-def test_a_token_with_expires_in_expires_then(client, create_integration, connect):
-    integration = create_integration()
+def test_a_token_with_expires_in_expires_then(client, oauth_integration, connect):
+    integration = oauth_integration()
     connect(integration, token="token.json")
 
     status = connection(client, integration)
@@ -123,9 +121,9 @@ def test_a_token_with_expires_in_expires_then(client, create_integration, connec
 
 
 def test_a_token_without_expires_in_is_not_given_a_guessed_expiry(
-    client, create_integration, connect
+    client, oauth_integration, connect
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration, token="token_without_expires_in.json")
 
     status = connection(client, integration)
@@ -134,8 +132,8 @@ def test_a_token_without_expires_in_is_not_given_a_guessed_expiry(
     assert status["hasRefreshToken"] is True
 
 
-def test_the_profile_names_the_connected_account(client, create_integration, connect):
-    integration = create_integration()
+def test_the_profile_names_the_connected_account(client, oauth_integration, connect):
+    integration = oauth_integration()
     connect(integration)
 
     status = connection(client, integration)
@@ -145,11 +143,11 @@ def test_the_profile_names_the_connected_account(client, create_integration, con
         "ada@lovelace-labs.ch",
         "Ada Lovelace",
     )
-    assert status["scope"] == "user_info kdrive mail"
+    assert status["scope"] == "user_info drive workspace:mail"
 
 
-def test_the_v1_profile_can_be_chosen(client, create_integration, connect, requests_mock):
-    integration = create_integration(settings={"profilePath": "/1/profile"})
+def test_the_v1_profile_can_be_chosen(client, oauth_integration, connect, requests_mock):
+    integration = oauth_integration(settings={"profilePath": "/1/profile"})
 
     done = connect(integration, profile_url=f"{API}/1/profile", profile="profile_v1.json")
 
@@ -159,9 +157,9 @@ def test_the_v1_profile_can_be_chosen(client, create_integration, connect, reque
 
 
 def test_a_401_on_the_profile_explains_the_user_info_scope(
-    client, create_integration, requests_mock, recorded
+    client, oauth_integration, requests_mock, recorded
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     requests_mock.post(TOKEN, json=recorded("token.json"))
     requests_mock.get(
         f"{API}/2/profile", status_code=401, json=recorded("error_not_authorized.json")
@@ -174,8 +172,8 @@ def test_a_401_on_the_profile_explains_the_user_info_scope(
     assert connection(client, integration)["status"] == "not_connected"
 
 
-def test_a_refused_consent_stores_nothing(client, create_integration, requests_mock):
-    integration = create_integration()
+def test_a_refused_consent_stores_nothing(client, oauth_integration, requests_mock):
+    integration = oauth_integration()
     _, query = authorize_query(client, integration)
 
     done = client.get(
@@ -190,9 +188,9 @@ def test_a_refused_consent_stores_nothing(client, create_integration, requests_m
 
 
 def test_a_rotated_refresh_token_replaces_the_old_one(
-    client, create_integration, connect, requests_mock, recorded
+    client, oauth_integration, connect, requests_mock, recorded
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration)
     requests_mock.post(TOKEN, json=recorded("refresh_rotated.json"))
 
@@ -206,9 +204,9 @@ def test_a_rotated_refresh_token_replaces_the_old_one(
 
 
 def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one(
-    client, create_integration, connect, requests_mock, recorded
+    client, oauth_integration, connect, requests_mock, recorded
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration)
     requests_mock.post(TOKEN, json=recorded("refresh_not_rotated.json"))
 
@@ -223,9 +221,9 @@ def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one(
 
 
 def test_invalid_grant_on_refresh_asks_to_connect_again(
-    client, create_integration, connect, requests_mock, recorded
+    client, oauth_integration, connect, requests_mock, recorded
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration)
     requests_mock.post(TOKEN, status_code=400, json=recorded("token_invalid_grant.json"))
 
@@ -237,9 +235,9 @@ def test_invalid_grant_on_refresh_asks_to_connect_again(
 
 
 def test_a_401_from_the_api_refreshes_the_token_and_retries(
-    client, create_integration, connect, requests_mock, recorded
+    client, oauth_integration, connect, requests_mock, recorded
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration, token="token_without_expires_in.json")
     requests_mock.post(TOKEN, json=recorded("refresh_rotated.json"))
     drives = f"{API}/2/drive/users/current/drives"
@@ -265,9 +263,9 @@ def test_a_401_from_the_api_refreshes_the_token_and_retries(
 
 
 def test_disconnecting_revokes_the_token_with_a_delete(
-    client, create_integration, connect, requests_mock
+    client, oauth_integration, connect, requests_mock
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration)
     requests_mock.delete(TOKEN, json={"result": "success", "data": True})
 
@@ -280,9 +278,9 @@ def test_disconnecting_revokes_the_token_with_a_delete(
 
 
 def test_the_delete_revocation_is_authorised_with_the_access_token(
-    client, create_integration, connect, requests_mock
+    client, oauth_integration, connect, requests_mock
 ):
-    integration = create_integration()
+    integration = oauth_integration()
     connect(integration)
     requests_mock.delete(TOKEN, json={"result": "success", "data": True})
 
@@ -292,11 +290,11 @@ def test_the_delete_revocation_is_authorised_with_the_access_token(
 
 
 def test_revocation_follows_an_overridden_revoke_endpoint(
-    app, client, create_integration, connect, requests_mock
+    app, client, oauth_integration, connect, requests_mock
 ):
     app.config["INFOMANIAK_CLIENT_ORIGINS"] = "https://login.preprod.example.com"
     revoke = "https://login.preprod.example.com/token"
-    integration = create_integration(settings={"endpoints": {"revoke": revoke}})
+    integration = oauth_integration(settings={"endpoints": {"revoke": revoke}})
     connect(integration)
     requests_mock.delete(revoke, json={"result": "success", "data": True})
 

@@ -6,9 +6,12 @@ import dataclasses
 import xml.etree.ElementTree as ET
 from importlib import metadata
 
+import pytest
+
 import hub_infomaniak
 from hub.providers import render_url, validate_provider
 from hub.testing import assert_safe_icon
+from hub_infomaniak.scopes import unknown_scopes
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -47,8 +50,13 @@ def test_registry_registers_the_provider(registry):
     assert registry.providers["infomaniak"].display_name == "Infomaniak"
 
 
-def test_auth_types_are_oauth2_and_bearer(provider):
-    assert provider.auth_types == ("oauth2", "bearer")
+def test_the_personal_token_comes_first_then_oauth2(provider):
+    assert provider.auth_types == ("bearer", "oauth2")
+
+
+def test_the_description_says_which_scopes_to_tick_for_a_personal_token(provider):
+    assert "user_info, drive, workspace:mail" in provider.description
+    assert "manager.infomaniak.com" in provider.description
 
 
 def test_authorizes_at_the_login_server(provider):
@@ -59,8 +67,17 @@ def test_exchanges_codes_at_the_login_server_token_url(provider):
     assert provider.oauth2.token_url == "https://login.infomaniak.com/token"
 
 
-def test_default_scopes_are_user_info_kdrive_and_mail(provider):
-    assert provider.oauth2.scopes == ("user_info", "kdrive", "mail")
+def test_default_scopes_are_infomaniaks_real_names(provider):
+    assert provider.oauth2.scopes == ("user_info", "drive", "workspace:mail")
+
+
+def test_no_default_scope_is_unknown_to_infomaniak(provider):
+    assert unknown_scopes(provider.oauth2.scopes) == []
+
+
+@pytest.mark.parametrize("scope", ["kdrive", "mail", "drive.readonly"])
+def test_names_infomaniak_does_not_have_are_unknown(scope):
+    assert unknown_scopes(["user_info", scope]) == [scope]
 
 
 def test_token_requests_are_form_encoded(provider):
