@@ -12,7 +12,6 @@ from typing import Any
 from hub import audit
 from hub.access import require
 from hub.connections import holder_connection, holder_for, require_holder_access
-from hub.crypto import Secret
 from hub.db import utcnow, write_transaction
 from hub.errors import HubError, NotFound, ValidationError
 from hub.events import notify
@@ -246,7 +245,7 @@ def finish(
         raise CallbackFailed(exc.message, integration) from None
 
     try:
-        profile = lookup_profile(client, Secret(token["access_token"]))
+        profile = lookup_profile(client, token)
     except HubError as exc:
         raise CallbackFailed(exc.message, integration) from None
     connection = _save(integration, user, transaction.holder, client, token, profile)

@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -29,11 +30,13 @@ from hub.addresses import OAuthUrls, effective_oauth2, endpoints_of, oauth_urls,
 from hub.clients import check_destinations, config_prefix, hub_client
 from hub.crypto import Secret
 from hub.db import utcnow
-from hub.errors import ConfigurationError, UpstreamFailed
+from hub.errors import ConfigurationError, HubError, UpstreamFailed
 from hub.models import Integration
 from hub.netguard import check_url
-from hub.providers import OAuth2Settings, ProfileLookup, Provider
+from hub.providers import OAuth2Settings, Profile, ProfileLookup, ProfileRequest, Provider
 from hub.transport import send
+
+log = logging.getLogger(__name__)
 
 STATE_BYTES = 32  # 256 bits
 TRANSACTION_LIFETIME = dt.timedelta(minutes=10)
@@ -310,24 +313,40 @@ def expires_at(client: OAuthClient, token: dict[str, Any]) -> dt.datetime | None
 # -- profile and revocation ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Profile:
-    external_id: str | None
-    email: str | None
-    name: str | None
+#: Token-response fields a provider's identity function never sees: the credentials themselves.
+TOKEN_CREDENTIALS = frozenset({"access_token", "refresh_token", "id_token"})
 
 
-def lookup_profile(client: OAuthClient, access_token: Secret) -> Profile:
-    """Who connected: the provider's profile lookup, read with the new token."""
+def lookup_profile(client: OAuthClient, token: Mapping[str, Any]) -> Profile:
+    """Who connected, as the provider's :class:`ProfileLookup` says to read it: a call with the
+    new token, the token response itself, or the provider's own function."""
     lookup = client.profile
     if lookup is None:
         return Profile(None, None, None)
-    url = client.endpoints[lookup.endpoint] + lookup.path
-    response = send(
-        "GET",
-        url,
-        provider=client.name,
-        headers={"Authorization": f"Bearer {access_token.reveal()}", "Accept": "application/json"},
+    access_token = Secret(str(token["access_token"]))
+    if lookup.function is not None:
+        return _profile_from_function(client, lookup, token, access_token)
+    data = token if lookup.from_token else _profile_answer(client, lookup, access_token)
+    where = "token response" if lookup.from_token else "profile"
+    external_id = _dotted(data, lookup.id_field)
+    if external_id is None:
+        raise UpstreamFailed(f"{client.name}'s {where} has no {lookup.id_field}")
+    return Profile(
+        external_id=str(external_id),
+        email=_text(_dotted(data, lookup.email_field)),
+        name=_text(_dotted(data, lookup.name_field)),
+    )
+
+
+def _profile_answer(client: OAuthClient, lookup: ProfileLookup, access_token: Secret) -> Any:
+    assert lookup.endpoint is not None and lookup.path is not None
+    kwargs: dict[str, Any] = {} if lookup.body is None else {"json": lookup.body}
+    response = _send_as(
+        client,
+        access_token,
+        lookup.method,
+        client.endpoints[lookup.endpoint] + lookup.path,
+        **kwargs,
     )
     if response.status_code == 401:
         hint = lookup.unauthorized_hint or "the token was refused"
@@ -335,17 +354,43 @@ def lookup_profile(client: OAuthClient, access_token: Secret) -> Profile:
     if response.status_code >= 400:
         raise UpstreamFailed(f"{client.name}'s profile lookup answered {response.status_code}")
     try:
-        data = response.json()
+        return response.json()
     except ValueError:
         raise UpstreamFailed(f"{client.name}'s profile lookup did not answer JSON") from None
-    external_id = _dotted(data, lookup.id_field)
-    if external_id is None:
-        raise UpstreamFailed(f"{client.name}'s profile has no {lookup.id_field}")
-    return Profile(
-        external_id=str(external_id),
-        email=_text(_dotted(data, lookup.email_field)),
-        name=_text(_dotted(data, lookup.name_field)),
+
+
+def _profile_from_function(
+    client: OAuthClient, lookup: ProfileLookup, token: Mapping[str, Any], access_token: Secret
+) -> Profile:
+    assert lookup.function is not None
+    request = ProfileRequest(
+        token={k: v for k, v in token.items() if k not in TOKEN_CREDENTIALS},
+        endpoints=dict(client.endpoints),
+        request=lambda method, url, **kwargs: _send_as(client, access_token, method, url, **kwargs),
     )
+    try:
+        profile = lookup.function(request)
+    except HubError:
+        raise
+    except Exception as exc:  # the plugin's fault: say whose, keep the hub up
+        log.exception("%s: the identity function failed", client.name)
+        raise UpstreamFailed(
+            f"{client.name}'s identity lookup failed ({type(exc).__name__})"
+        ) from None
+    if not isinstance(profile, Profile) or not profile.external_id:
+        raise UpstreamFailed(
+            f"{client.name}'s identity lookup returned no account id (a hub.providers.Profile "
+            "with external_id)"
+        )
+    return Profile(str(profile.external_id), _text(profile.email), _text(profile.name))
+
+
+def _send_as(
+    client: OAuthClient, access_token: Secret, method: str, url: str, **kwargs: Any
+) -> Any:
+    headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+    headers["Authorization"] = f"Bearer {access_token.reveal()}"
+    return send(method, url, provider=client.name, headers=headers, **kwargs)
 
 
 def revoke(client: OAuthClient, token: Secret, hint: str) -> bool:

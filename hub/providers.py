@@ -108,19 +108,57 @@ class OAuth2Settings:
 
 
 @dataclass(frozen=True)
-class ProfileLookup:
-    """Where the signed-in account's identity is read after connecting.
+class Profile:
+    """Who connected: the account at the provider (``external_id`` is required to connect)."""
 
-    ``GET {endpoint base}{path}`` with the new token; the three fields are dotted paths into the
-    JSON answer (``"data.id"``). ``unauthorized_hint`` explains a 401 there to the user.
+    external_id: str | None
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileRequest:
+    """What a provider's own identity function (``ProfileLookup.function``) is given.
+
+    ``token`` is the token endpoint's answer without its credentials (``access_token``,
+    ``refresh_token``, ``id_token`` removed: what is left, such as ``account_id`` or
+    ``scope``). ``request(method, url, **kwargs)`` sends a request with the new token as a
+    bearer, through the hub's transport (addresses checked, timeouts, no redirect followed) and
+    returns the response whatever its status. ``endpoints`` are the integration's resolved
+    endpoint URLs.
     """
 
-    endpoint: str
-    path: str
-    id_field: str
+    token: Mapping[str, Any]
+    endpoints: Mapping[str, str]
+    request: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ProfileLookup:
+    """Where the connected account's identity is read after connecting, in one of three ways.
+
+    - **A call** (``endpoint`` and ``path``): ``{method} {endpoint base}{path}`` with the new
+      token as a bearer, ``body`` sent as JSON when given (a ``POST`` such as Dropbox's
+      ``users/get_current_account`` takes ``None``: no body).
+    - **The token response** (``from_token=True``): the fields are read from what the token
+      endpoint answered (Dropbox's ``account_id``, Infomaniak's ``user_id``); nothing is called.
+    - **A function** (``function``): called with a :class:`ProfileRequest`, returns a
+      :class:`Profile` (raise a :mod:`hub.errors` error to refuse the connection).
+
+    ``id_field``, ``email_field`` and ``name_field`` are dotted paths into the JSON answer (or
+    the token response): ``"data.id"``. ``unauthorized_hint`` explains a 401 to the user.
+    """
+
+    endpoint: str | None = None
+    path: str | None = None
+    id_field: str = "id"
     email_field: str | None = None
     name_field: str | None = None
     unauthorized_hint: str | None = None
+    method: Literal["GET", "POST"] = "GET"
+    body: Any = None
+    from_token: bool = False
+    function: Callable[[ProfileRequest], Profile] | None = None
 
 
 SETTING_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$")
@@ -291,18 +329,11 @@ def validate_provider(declaration: object) -> Provider:
     elif p.oauth2 is not None:
         fail("oauth2", "OAuth2 settings given but 'oauth2' is not among auth_types")
     if p.profile is not None:
-        if not isinstance(p.profile, ProfileLookup):
-            fail("profile", "must be a hub.providers.ProfileLookup")
-        if p.profile.endpoint not in p.endpoints:
-            fail("profile.endpoint", f"{p.profile.endpoint!r} is not one of the declared endpoints")
-        if not p.profile.path.startswith("/"):
-            fail("profile.path", "must start with '/'")
-        if not p.profile.id_field:
-            fail("profile.id_field", "must name the field holding the account id")
+        _validate_profile(p.profile, p, fail)
     for setting in p.settings:
         where = f"settings.{setting.name}.overrides"
-        if setting.overrides == "profile.path" and p.profile is None:
-            fail(where, "the provider declares no profile lookup")
+        if setting.overrides == "profile.path" and (p.profile is None or p.profile.path is None):
+            fail(where, "the provider declares no profile lookup by a call")
         if setting.overrides and setting.overrides.startswith("oauth2."):
             if p.oauth2 is None:
                 fail(where, "the provider declares no OAuth2 settings")
@@ -404,6 +435,43 @@ def _validate_services(p: Provider, fail: Callable[[str, str], None]) -> None:
             value = getattr(service, operation)
             if value is not None and not callable(value):
                 fail(f"services.{service.name}.{operation}", "must be callable")
+
+
+def _validate_profile(profile: Any, p: Provider, fail: Callable[[str, str], Any]) -> None:
+    if not isinstance(profile, ProfileLookup):
+        fail("profile", "must be a hub.providers.ProfileLookup")
+    ways = [
+        name
+        for name, chosen in (
+            (
+                "a call (endpoint and path)",
+                profile.endpoint is not None or profile.path is not None,
+            ),
+            ("from_token", profile.from_token),
+            ("function", profile.function is not None),
+        )
+        if chosen
+    ]
+    if len(ways) != 1:
+        fail(
+            "profile",
+            "declare exactly one way to read the identity: a call (endpoint and path), "
+            f"from_token=True or a function; got {', '.join(ways) or 'none'}",
+        )
+    if profile.function is not None and not callable(profile.function):
+        fail("profile.function", "must be callable")
+    if not profile.id_field:
+        fail("profile.id_field", "must name the field holding the account id")
+    if profile.endpoint is None and profile.path is None:
+        return
+    if profile.endpoint not in p.endpoints:
+        fail("profile.endpoint", f"{profile.endpoint!r} is not one of the declared endpoints")
+    if not isinstance(profile.path, str) or not profile.path.startswith("/"):
+        fail("profile.path", "must start with '/'")
+    if profile.method not in ("GET", "POST"):
+        fail("profile.method", f"must be 'GET' or 'POST', not {profile.method!r}")
+    if profile.body is not None and profile.method != "POST":
+        fail("profile.body", "a body is sent only with method 'POST'")
 
 
 def _check_url(
