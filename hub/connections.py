@@ -181,17 +181,19 @@ def revoke_at_provider(integration: Integration, connection: Connection) -> bool
     provider = current_app.extensions["hub"].registry.provider(integration.provider)
     if provider is None or provider.oauth2 is None:
         return False
-    refresh_token = connection.get_secret("refresh_token")
-    if provider.oauth2.revoke_method == "DELETE" or refresh_token is None:
-        # A DELETE revocation is authorised by the access token itself (Bearer).
-        token, hint = connection.get_secret("access_token"), "access_token"
-    else:
-        # RFC 7009: revoking the refresh token ends the whole grant.
-        token, hint = refresh_token, "refresh_token"
-    if token is None:
-        return False
     try:
-        return oauth.revoke(oauth.resolve(provider, integration), token, hint)
+        client = oauth.resolve(provider, integration)
+        refresh_token = connection.get_secret("refresh_token")
+        if client.settings.effective_revoke_auth == "bearer" or refresh_token is None:
+            # A bearer revocation is authorised by the access token itself, and ends the
+            # grant it belongs to.
+            token, hint = connection.get_secret("access_token"), "access_token"
+        else:
+            # RFC 7009: revoking the refresh token ends the whole grant.
+            token, hint = refresh_token, "refresh_token"
+        if token is None:
+            return False
+        return oauth.revoke(client, token, hint)
     except HubError as exc:
         log.warning("revoking connection %s failed: %s", connection.id, exc.message)
         return False

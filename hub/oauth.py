@@ -394,12 +394,14 @@ def _send_as(
 
 
 def revoke(client: OAuthClient, token: Secret, hint: str) -> bool:
-    """Revoke a token at the provider (RFC 7009, or a DELETE with the bearer token)."""
+    """Revoke a token at the provider as it declares: RFC 7009 (the token in a form body, the
+    client authenticated), or the token as the bearer of a body-less POST or DELETE."""
     if client.revoke_url is None:
         return False
-    if client.settings.revoke_method == "DELETE":
+    method = client.settings.revoke_method
+    if client.settings.effective_revoke_auth == "bearer":
         response = send(
-            "DELETE",
+            method,
             client.revoke_url,
             provider=client.name,
             headers={"Authorization": f"Bearer {token.reveal()}"},

@@ -31,6 +31,7 @@ AUTH_TYPES: tuple[str, ...] = ("oauth2", "apikey", "basic", "bearer")
 TOKEN_AUTH_MODES: tuple[str, ...] = ("form", "basic", "query", "json")
 REFRESH_METHODS: tuple[str, ...] = ("POST", "GET")
 REVOKE_METHODS: tuple[str, ...] = ("POST", "DELETE")
+REVOKE_AUTH_MODES: tuple[str, ...] = ("client", "bearer")
 SETTING_TYPES: tuple[str, ...] = ("string", "url", "boolean", "integer", "choice", "header")
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -83,6 +84,11 @@ class OAuth2Settings:
     refresh_auth: TokenAuth | None = None  # default: token_auth
     revoke_url: str | None = None  # None: the provider has no revocation
     revoke_method: Literal["POST", "DELETE"] = "POST"
+    # How the token to revoke is presented: ``client`` (RFC 7009: the token in a form body, the
+    # client authenticated as at the token endpoint) or ``bearer`` (the token as the request's
+    # bearer credential, no body: Dropbox's ``POST /2/auth/token/revoke``, Infomaniak's
+    # ``DELETE /token``). None: ``bearer`` for DELETE, ``client`` for POST.
+    revoke_auth: Literal["client", "bearer"] | None = None
     issuer: str | None = None  # expected ``iss`` on the callback (RFC 9207)
     # The authorization server always sends ``iss`` (RFC 9207's
     # authorization_response_iss_parameter_supported): a callback without it is refused.
@@ -94,6 +100,13 @@ class OAuth2Settings:
 
     def __post_init__(self) -> None:
         _freeze(self, "authorize_params", "token_params")
+
+    @property
+    def effective_revoke_auth(self) -> str:
+        """How the token is presented when revoked: as declared, else by the method."""
+        if self.revoke_auth is not None:
+            return self.revoke_auth
+        return "bearer" if self.revoke_method == "DELETE" else "client"
 
     @property
     def effective_refresh_auth(self) -> TokenAuth:
@@ -169,6 +182,7 @@ OVERRIDABLE: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
         "oauth2.refresh_method": ("choice", REFRESH_METHODS),
         "oauth2.refresh_auth": ("choice", TOKEN_AUTH_MODES),
         "oauth2.revoke_method": ("choice", REVOKE_METHODS),
+        "oauth2.revoke_auth": ("choice", REVOKE_AUTH_MODES),
         "oauth2.pkce": ("boolean", ()),
         "oauth2.iss_parameter_supported": ("boolean", ()),
         "oauth2.issuer": ("url", ()),
@@ -407,6 +421,10 @@ def _validate_oauth2(
         fail("oauth2.refresh_auth", "a GET refresh has no body: use 'query' or 'basic'")
     if o.revoke_method not in REVOKE_METHODS:
         fail("oauth2.revoke_method", f"must be one of {', '.join(REVOKE_METHODS)}")
+    if o.revoke_auth is not None and o.revoke_auth not in REVOKE_AUTH_MODES:
+        fail("oauth2.revoke_auth", f"must be one of {', '.join(REVOKE_AUTH_MODES)}")
+    if o.revoke_method == "DELETE" and o.effective_revoke_auth == "client":
+        fail("oauth2.revoke_auth", "a DELETE revocation has no body: use 'bearer'")
     if not isinstance(o.scopes, tuple) or not all(isinstance(s, str) and s for s in o.scopes):
         fail("oauth2.scopes", "must be a tuple of non-empty strings")
     if o.default_token_lifetime is not None and (

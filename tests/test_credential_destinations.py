@@ -540,3 +540,37 @@ def test_a_client_secret_is_never_written_into_a_url(mallory, upstream, token_au
     assert query_of(refresh.path)["grant_type"] == "refresh_token"
     assert not any(secret in seen.path for seen in upstream.seen)
     assert exchange.carries(secret) == (token_auth != "query")
+
+
+@pytest.mark.parametrize("revoke_auth", ["client", "bearer"])
+def test_revocation_presents_the_token_as_the_provider_declares(mallory, upstream, revoke_auth):
+    """RFC 7009 puts the token in a form body beside the client's credentials; a bearer
+    revocation (Dropbox's POST /2/auth/token/revoke) sends the token alone, as its bearer."""
+    upstream.answer("token", json={**token_answer(), "refresh_token": "refresh-1"})
+    upstream.answer("revoke", json=None, body=b"null")
+    ref = mallory.post(
+        "/api/integrations",
+        json={
+            "name": "Revocable",
+            "authType": "oauth2",
+            "authUri": upstream.base + "/authorize",
+            "tokenUri": upstream.base + "/token",
+            "apiBaseUri": upstream.base + "/api",
+            "clientId": "own-client",
+            "clientSecret": "own-secret",
+            "settings": {"revokeUri": upstream.base + "/revoke", "revokeAuth": revoke_auth},
+        },
+    ).json["id"]
+    state = query_of(mallory.get(f"/api/integrations/{ref}/connect").headers["Location"])["state"]
+    mallory.get("/oauth2/callback", query_string={"state": state, "code": "c"})
+
+    assert mallory.delete(f"/api/integrations/{ref}/connection").status_code == 204
+
+    revocation = upstream.seen[-1]
+    assert (revocation.method, revocation.path) == ("POST", "/base/revoke")
+    if revoke_auth == "bearer":
+        assert revocation.headers["Authorization"] == "Bearer access-1"
+        assert revocation.body == b"" and not revocation.carries("own-secret")
+    else:
+        assert revocation.form["token"] == "refresh-1"
+        assert revocation.form["client_secret"] == "own-secret"

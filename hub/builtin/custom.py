@@ -9,6 +9,7 @@ from __future__ import annotations
 from hub import hookimpl
 from hub.providers import (
     REFRESH_METHODS,
+    REVOKE_AUTH_MODES,
     TOKEN_AUTH_MODES,
     Icon,
     OAuth2Settings,
@@ -53,6 +54,15 @@ def hub_register_providers() -> list[Provider]:
                     "Revocation endpoint (RFC 7009)",
                     type="url",
                     overrides="oauth2.revoke_url",
+                ),
+                Setting(
+                    "revokeAuth",
+                    "How the token is revoked",
+                    type="choice",
+                    choices=REVOKE_AUTH_MODES,
+                    default="client",
+                    help="client: RFC 7009 form body; bearer: a POST with the token as bearer",
+                    overrides="oauth2.revoke_auth",
                 ),
                 Setting(
                     "issuer",
