@@ -151,7 +151,7 @@ def _folder_item(ctx: ProviderContext, folder: object) -> Item | None:
     if not isinstance(segment, str) or not _addressable(segment):
         log.warning("%s: skipping a folder whose name cannot be addressed", ctx.name)
         return None
-    shown = name if isinstance(name, str) and name.strip() else segment
+    shown = webdav.usable_display_name(name) or segment
     size = folder.get("size")
     folder_id = _folder_id(folder)
     return Item(

@@ -157,7 +157,7 @@ def _entry(response: ET.Element) -> Entry | None:
         size=_integer(_text(props.get(f"{DAV}getcontentlength"))),
         content_type=_text(props.get(f"{DAV}getcontenttype")),
         modified_at=parse_http_date(_text(props.get(f"{DAV}getlastmodified"))),
-        display_name=_display_name(_text(props.get(f"{DAV}displayname"))),
+        display_name=usable_display_name(_text(props.get(f"{DAV}displayname"))),
     )
 
 
@@ -189,10 +189,16 @@ def _text(element: ET.Element | None) -> str | None:
     return element.text.strip() or None
 
 
-def _display_name(value: str | None) -> str | None:
-    # A name only labels an item (its id comes from the href), but one with control characters
-    # could forge lines in a page or a log: the href's segment is shown instead.
-    if value is None or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+def usable_display_name(value: object) -> str | None:
+    """A name the server gives an item for display, or ``None`` when there is none to show.
+
+    A display name only labels an item (its id comes from the href or ``internalName``), but
+    one with control characters could forge lines in a page or a log, and a blank one shows
+    nothing: the caller falls back to the path segment.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         return None
     return value
 

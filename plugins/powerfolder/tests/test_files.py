@@ -82,6 +82,17 @@ def test_a_folder_without_an_internal_name_is_addressed_by_its_name(
     ]
 
 
+def test_a_folder_name_with_a_control_character_shows_its_internal_name(
+    client, basic_integration, requests_mock
+):
+    folder = {"name": "Fake\r\nline", "internalName": "real"}
+    requests_mock.get(FOLDERS, json={"ResultSet": {"Result": [folder]}})
+
+    assert [(i["id"], i["name"]) for i in browse(client, basic_integration).json["items"]] == [
+        ("real", "real")
+    ]
+
+
 def test_a_folder_opens_by_its_internal_name(client, basic_integration, requests_mock, recorded):
     listing = propfind(
         requests_mock, "%24mail_attachments/", recorded("propfind_mail_attachments.xml")
