@@ -68,10 +68,11 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
     requested = ctx.options.get("format")
     if is_native(mime_type):
         name = str(meta.get("name") or item_id)
-        formats = () if mime_type in NO_EXPORT else formats_of(mime_type)
+        if mime_type in NO_EXPORT:
+            raise not_exportable(name, mime_type)
         # A native type the table does not know: what its export links offer.
-        formats = formats or formats_offered(meta.get("exportLinks"))
-        if not formats or mime_type in NO_EXPORT:
+        formats = formats_of(mime_type) or formats_offered(meta.get("exportLinks"))
+        if not formats:
             raise not_exportable(name, mime_type)
         return export(ctx, meta, choose(formats, requested, mime_type))
     headers = dict(IDENTITY)

@@ -202,6 +202,59 @@ def test_an_export_google_cannot_make_is_refused(drive, google):
     }
 
 
+def test_an_unknown_native_type_is_exported_in_what_its_links_offer(drive, google):
+    vid = "1ViDeOpRoJeCtqqqqq"
+    link = "https://docs.google.com/feeds/download/videos/Export?id=1ViDeOpRoJeCtqqqqq&exportFormat=pdf"
+    google.file(
+        vid,
+        {
+            "id": vid,
+            "name": "Launch",
+            "mimeType": "application/vnd.google-apps.vid",
+            "exportLinks": {"application/pdf": link},
+        },
+    )
+    served = google.mocker.get(link.split("?")[0], content=b"%PDF")
+
+    response = drive.download(vid)
+
+    assert (response.status_code, served.call_count) == (200, 1)
+    assert disposition("Launch.pdf") in response.headers["Content-Disposition"]
+
+
+def test_an_unknown_native_type_without_links_is_refused_before_asking_google(drive, google):
+    google.file(
+        "1NeWkInDoFaPpqqqqq",
+        {
+            "id": "1NeWkInDoFaPpqqqqq",
+            "name": "New",
+            "mimeType": "application/vnd.google-apps.fusiontable",
+        },
+    )
+    asked = google.mocker.call_count
+
+    response = drive.download("1NeWkInDoFaPpqqqqq")
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "not_exportable"
+    assert google.mocker.call_count == asked + 1
+
+
+def test_a_file_google_will_not_hand_out_is_exported_through_its_links(drive, google):
+    scan = "1ScAnNoTdOwNlOaDbb"
+    link = "https://docs.google.com/feeds/download/documents/export/Export?id=1ScAnNoTdOwNlOaDbb&exportFormat=pdf"
+    google.file(
+        scan,
+        {"id": scan, "name": "Scan", "mimeType": "application/x-scan", "exportLinks": {PDF: link}},
+    )
+    google.media(scan, [google.answer("error_file_not_downloadable", 403)])
+    served = google.mocker.get(link.split("?")[0], content=b"%PDF-scan")
+
+    response = drive.download(scan)
+
+    assert (response.status_code, response.data, served.call_count) == (200, b"%PDF-scan", 1)
+
+
 # -- the token goes only to Google -----------------------------------------------------------------
 
 
