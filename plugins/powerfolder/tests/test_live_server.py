@@ -150,9 +150,17 @@ def test_an_oauth_user_sees_the_top_level_folders_by_their_display_names(live_cl
 
 def test_the_top_level_of_an_oauth_connection_never_asks_the_folder_api(live_client, live_server):
     ref = connect(live_client, live_server)
+    token = next(iter(live_server.access))
+    refused = requests.get(
+        f"{live_server.url}/api/folders?action=getAll",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    live_server.received.clear()
 
     browse(live_client, ref)
 
+    assert refused.status_code == 401  # this server takes only HTTP Basic there
     data = [r for r in live_server.received if not r.path.startswith("/oauth")]
     assert [(r.method, r.path, r.headers.get("Depth")) for r in data] == [
         ("PROPFIND", "/webdav/", "1")
