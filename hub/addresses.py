@@ -10,6 +10,7 @@ that brings a new origin ends the connections made for the old one (:mod:`hub.in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +20,15 @@ from flask import current_app
 
 from hub.errors import ConfigurationError
 from hub.models import Integration
-from hub.providers import OAuth2Settings, ProfileLookup, Provider, render_url, url_placeholders
+from hub.providers import (
+    OAuth2Settings,
+    ProfileLookup,
+    Provider,
+    ProviderDeclarationError,
+    render_url,
+    url_placeholders,
+    validate_provider,
+)
 
 #: Integration columns that name an address, by their API names.
 URL_COLUMNS = {"auth_uri": "authUri", "token_uri": "tokenUri", "api_base_uri": "apiBaseUri"}
@@ -48,6 +57,37 @@ def endpoints_of(provider: Provider, integration: Integration) -> dict[str, str]
         url = overrides.get(name) or render_url(template, values)
         endpoints[name] = url.rstrip("/")
     return endpoints
+
+
+def with_deployment_endpoints(provider: Provider, config: Mapping[str, Any]) -> Provider:
+    """The provider with the operator's ``HUB_<PROVIDER>_ENDPOINTS`` (a JSON object in the
+    environment, a dict in ``instance/config.py``) replacing its declared endpoint URLs: a
+    staging or self-hosted server for every integration, as if the plugin had declared it (so
+    the hub-wide OAuth client may go there too). Raises ``ValueError`` naming the setting."""
+    key = f"{provider.name.upper().replace('-', '_')}_ENDPOINTS"
+    value = config.get(key)
+    if value in (None, "", {}):
+        return provider
+    name = f"HUB_{key}"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(
+                f'{name} must be a JSON object such as {{"api": "https://staging.example.org"}}'
+            ) from None
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f"{name} must map endpoint names to URLs")
+    unknown = sorted(set(value) - set(provider.endpoints))
+    if unknown:
+        raise ValueError(
+            f"{name}: {provider.display_name} has no endpoint {', '.join(map(repr, unknown))}; "
+            f"its endpoints are {', '.join(sorted(provider.endpoints)) or 'none'}"
+        )
+    try:
+        return validate_provider(replace(provider, endpoints={**provider.endpoints, **dict(value)}))
+    except ProviderDeclarationError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def template_values(provider: Provider, integration: Integration) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import api, auth, clients, config, db, ids, metrics, web
+from hub.addresses import with_deployment_endpoints
 from hub.crypto import KeyRing, MissingKeyError
 from hub.models import encrypted_columns
 from hub.plugins import PluginRegistry
@@ -68,11 +69,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def build_registry(settings: Any) -> PluginRegistry:
-    return PluginRegistry(
+    """The plugins the settings allow, with the operator's endpoint overrides applied to their
+    providers (``HUB_<PROVIDER>_ENDPOINTS``); ``ValueError`` names a bad override."""
+    registry = PluginRegistry(
         allow=config.as_list(settings.get("PLUGINS_ALLOW")),
         deny=config.as_list(settings.get("PLUGINS_DENY")),
         trace=config.as_bool(settings.get("TRACE_PLUGINS")),
     )
+    for name, provider in list(registry.providers.items()):
+        registry.providers[name] = with_deployment_endpoints(provider, settings)
+    return registry
 
 
 def check_keys_present(keyring: KeyRing) -> None:

@@ -57,14 +57,15 @@ def main() -> None:
     """The console script: the hub group, plus the commands plugins register."""
     try:
         settings = hub_settings()
+        logging.basicConfig(
+            level=logging.INFO if as_bool(settings.get("TRACE_PLUGINS")) else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        registry = build_registry(settings)
     except Exception as exc:  # a bad value or instance/config.py: say which, no traceback
         click.echo(f"hub: the settings cannot be read: {exc}", err=True)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=logging.INFO if as_bool(settings.get("TRACE_PLUGINS")) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    register_plugin_commands(build_registry(settings), cli)
+    register_plugin_commands(registry, cli)
     cli.main(prog_name="hub")
 
 
