@@ -17,6 +17,8 @@ from hub.providers import OVERRIDABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS_GUIDE = ROOT / "docs" / "plugins.md"
+HOOKS_REFERENCE = ROOT / "docs" / "hooks.md"
+TESTS = ROOT / "tests"
 API_REFERENCE = ROOT / "docs" / "api.md"
 README = ROOT / "README.md"
 
@@ -25,7 +27,7 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 FLASK_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 # A documented route is a level-3 heading holding exactly the method and the path.
 ROUTE_HEADING = re.compile(r"^### ([A-Z]+(?:, [A-Z]+)*) (/api(?:/\S*)?)$", re.MULTILINE)
-HOOK_HEADING = re.compile(r"^### (hub_\w+)$", re.MULTILINE)
+HOOK_HEADING = re.compile(r"^## (hub_\w+)$", re.MULTILINE)
 
 
 def read(path: Path) -> str:
@@ -50,16 +52,37 @@ def test_the_hookspecs_are_found():
 
 
 @pytest.mark.parametrize("hook", hookspec_names())
-def test_every_hook_has_a_heading_in_the_plugin_guide(hook):
-    assert hook in HOOK_HEADING.findall(read(PLUGINS_GUIDE)), (
-        f"docs/plugins.md needs a '### {hook}' section in its hook reference"
+def test_every_hook_has_a_section_in_the_hook_reference(hook):
+    assert hook in HOOK_HEADING.findall(read(HOOKS_REFERENCE)), (
+        f"docs/hooks.md needs a '## {hook}' section"
     )
 
 
-def test_every_hook_heading_in_the_plugin_guide_is_a_hook():
-    documented = set(HOOK_HEADING.findall(read(PLUGINS_GUIDE)))
+def test_every_hook_section_in_the_hook_reference_is_a_hook():
+    documented = set(HOOK_HEADING.findall(read(HOOKS_REFERENCE)))
 
     assert documented - set(hookspec_names()) == set()
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_every_hook_section_shows_the_signature_and_an_example(hook):
+    text = read(HOOKS_REFERENCE)
+    section = text.split(f"\n## {hook}\n", 1)[1].split("\n## ", 1)[0]
+    assert f"def {hook}(" in section, f"docs/hooks.md: the {hook} section shows no signature"
+    assert section.count("```python") >= 2, f"docs/hooks.md: the {hook} section has no example"
+    for part in ("**When:**", "**Arguments:**", "**Returns:**"):
+        assert part in section, f"docs/hooks.md: the {hook} section does not say {part}"
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_every_hook_has_a_test_of_its_own(hook):
+    """Some test installs a plugin implementing the hook and checks what the hub does with it."""
+    implementing = [
+        path.name
+        for path in TESTS.glob("test_*.py")
+        if re.search(rf"^\s*def {hook}\(", read(path), re.MULTILINE)
+    ]
+    assert implementing, f"no test under tests/ implements {hook}"
 
 
 # -- overridable parts of a provider declaration -----------------------------------------------
@@ -190,7 +213,14 @@ MARKDOWN_LINK = re.compile(r"\]\((?!https?://|mailto:|#)([^)#\s]+)(?:#[^)]*)?\)"
 
 @pytest.mark.parametrize(
     "document",
-    ["README.md", "docs/plugins.md", "docs/api.md", "docs/deploy.md", "docs/security.md"],
+    [
+        "README.md",
+        "docs/plugins.md",
+        "docs/hooks.md",
+        "docs/api.md",
+        "docs/deploy.md",
+        "docs/security.md",
+    ],
 )
 def test_relative_links_point_at_files_that_exist(document):
     path = ROOT / document

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
+from importlib import metadata
 
 import pytest
 
+from hub import plugins as plugin_module
 from hub.errors import HubError, ValidationError
 from hub.headers import (
     FORBIDDEN_HEADERS,
@@ -17,7 +20,7 @@ from hub.headers import (
     template_variables,
     validate_headers,
 )
-from hub.plugins import PluginRegistry
+from hub.plugins import ENTRY_POINT_GROUP, PluginRegistry
 
 CONTEXT = HeaderContext(
     user_id=7,
@@ -358,3 +361,61 @@ def test_a_value_outside_ascii_is_refused_with_the_header_named():
     with pytest.raises(HeaderRefused, match="X-Name") as refused:
         expand_headers({"X-Name": "${user.name}"}, context, variables)
     assert "张伟" not in str(refused.value)
+
+
+# -- a plugin's variables, end to end -----------------------------------------------------------
+
+DOMAIN_PLUGIN = """
+from hub import hookimpl
+from hub.headers import HeaderVariable
+
+
+@hookimpl
+def hub_register_header_variables():
+    return [
+        HeaderVariable(
+            "user.domain",
+            "the domain of the signed-in user's email",
+            lambda c: c.user_email.partition("@")[2] if c.user_email else None,
+        ),
+        # A plugin cannot redefine the core's variables: this one is ignored.
+        HeaderVariable("user.email", "a forged email", lambda c: "mallory@evil.example"),
+    ]
+"""
+
+
+@pytest.fixture
+def domain_app(make_app, monkeypatch, tmp_path):
+    """A hub with a plugin, installed through its entry point, that adds ``${user.domain}``."""
+    (tmp_path / "hub_domain_variables.py").write_text(DOMAIN_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hub_domain_variables", raising=False)
+    point = metadata.EntryPoint(
+        name="domain", value="hub_domain_variables", group=ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(plugin_module, "_discover", lambda: [point])
+    return make_app(ALLOW_PRIVATE_ADDRESSES=True)
+
+
+def test_a_plugins_variable_reaches_the_provider_and_the_cores_cannot_be_forged(
+    domain_app, make_user, upstream
+):
+    make_user("alice", email="alice@team.example.org")
+    client = domain_app.test_client()
+    client.post("/api/login", json={"username": "alice", "password": "correct horse battery"})
+    ref = client.post(
+        "/api/integrations",
+        json={
+            "name": "Echo",
+            "authType": "bearer",
+            "apiBaseUri": upstream.base,
+            "headers": {"X-Domain": "${user.domain}", "X-Email": "${user.email}"},
+        },
+    ).json["id"]
+    client.post(f"/api/integrations/{ref}/connection", json={"token": "t"})
+    upstream.answer("whoami", json={})
+
+    assert client.get(f"/api/integrations/{ref}/proxy/whoami").status_code == 200
+
+    seen = upstream.seen[0].headers
+    assert (seen["X-Domain"], seen["X-Email"]) == ("team.example.org", "alice@team.example.org")
