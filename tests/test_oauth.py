@@ -104,7 +104,7 @@ def test_a_provider_adds_its_authorize_parameters(alice_client):
     params = begin(alice_client, created.json)
     assert params["access_type"] == "offline" and params["prompt"] == "consent"
     assert params["client_id"] == "google-client"
-    assert params["scope"] == "openid email https://www.googleapis.com/auth/drive.readonly"
+    assert params["scope"] == "openid email profile https://www.googleapis.com/auth/drive.readonly"
     assert params["redirect_uri"] == REDIRECT
 
 
