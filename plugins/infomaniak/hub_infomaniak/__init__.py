@@ -1,6 +1,6 @@
 """The ``infomaniak`` provider: kDrive and Mail from an Infomaniak account.
 
-Connections are made first with a personal API token (``bearer``: the default), created in the
+Connections are made first with a personal API token (``bearer``), created in the
 Infomaniak Manager with the scopes ``user_info``, ``drive`` and ``workspace:mail`` ticked; that is
 the path that reaches kDrive and Mail. OAuth2 (authorization code with PKCE against Infomaniak's
 login server) asks for the same scopes by their real names (:mod:`hub_infomaniak.scopes`); OAuth
@@ -41,10 +41,10 @@ def hub_register_providers() -> list[Provider]:
             name="infomaniak",
             display_name="Infomaniak",
             description=f"kDrive files and Infomaniak Mail of an Infomaniak account. {TOKEN_HELP}",
-            # The personal token first: it is the default of a new integration, and the path
-            # that works for kDrive and Mail; OAuth apps made in the Manager may get
-            # identity-only tokens.
-            auth_types=("bearer", "oauth2"),
+            # The personal token is the documented first path (the description says so). OAuth2
+            # stays first here, as the default authType of a new integration, because other
+            # parts of the hub create Infomaniak integrations without one and connect with OAuth.
+            auth_types=("oauth2", "bearer"),
             icon=Icon.from_package(__name__, "icon.svg"),
             oauth2=OAuth2Settings(
                 authorize_url=f"{LOGIN}/authorize",

@@ -126,8 +126,7 @@ def create_integration(client: FlaskClient) -> Callable[..., dict]:
 
 @pytest.fixture
 def oauth_integration(create_integration: Callable[..., dict]) -> Callable[..., dict]:
-    """Create an ``infomaniak`` integration that connects with OAuth2 (a new integration
-    defaults to a personal API token); return its JSON."""
+    """Create an ``infomaniak`` integration that connects with OAuth2; return its JSON."""
 
     def create(**fields: Any) -> dict:
         return create_integration(**{"authType": "oauth2", **fields})

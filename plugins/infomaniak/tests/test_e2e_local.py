@@ -69,7 +69,7 @@ def oauth_integration(user: FlaskClient, infomaniak: Infomaniak, **fields) -> st
 
 
 def token_integration(user: FlaskClient, infomaniak: Infomaniak, *scopes: str) -> str:
-    ref = create(user, infomaniak)
+    ref = create(user, infomaniak, authType="bearer")
     token = infomaniak.personal_token(*scopes)
     answer = user.post(f"/api/integrations/{ref}/connection", json={"token": token})
     assert answer.status_code == 200, answer.get_json()
@@ -107,7 +107,7 @@ def test_the_old_scope_names_are_refused_by_such_a_server(user, infomaniak):
     assert infomaniak.calls("/token") == []
 
 
-def test_a_new_integration_connects_with_a_personal_token(user, infomaniak):
+def test_a_personal_token_with_the_three_scopes_reaches_kdrive_and_mail(user, infomaniak):
     ref = token_integration(user, infomaniak, "user_info", "drive", "workspace:mail")
 
     drives = items(user, ref, "kdrive")
