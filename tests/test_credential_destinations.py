@@ -156,7 +156,7 @@ def test_a_self_hosted_server_receives_the_hub_client_once_an_administrator_appr
 ):
     honest = Upstream()
     try:
-        honest.answer("oauth", json=token_answer())
+        honest.answer("oauth/token", json=token_answer())
         app.config["POWERFOLDER_CLIENT_ORIGINS"] = honest.origin
 
         refused = mallory.post(
@@ -332,7 +332,7 @@ def test_an_edit_sharee_cannot_move_a_self_hosted_server(make_user, login, mallo
     )
     token_path = mallory.patch(
         f"/api/integrations/{ref}",
-        json={"settings": {"serverUrl": "https://pf.example.org", "tokenPath": "/oauth/token"}},
+        json={"settings": {"serverUrl": "https://pf.example.org", "tokenPath": "/oauth"}},
     )
 
     assert server.status_code == 403 and "settings.serverUrl" in server.json["error"]["fields"]
