@@ -111,11 +111,12 @@ def _page_count(envelope: dict) -> int:
 
 
 def _drive_item(drive: dict) -> Item | None:
-    # users/current/drives answers drive_id/drive_name; drive/init answers id/name.
-    drive_id = drive.get("drive_id", drive.get("id"))
+    # users/current/drives answers drive_id/drive_name (its own ``id`` is the link between the
+    # user and the drive, not the drive) and nests the drive; drive/init answers id/name.
+    nested = drive.get("drive") if isinstance(drive.get("drive"), dict) else {}
+    drive_id = drive.get("drive_id", nested.get("id", drive.get("id")))
     if drive_id is None:
         return None
-    nested = drive.get("drive") if isinstance(drive.get("drive"), dict) else {}
     name = drive.get("drive_name") or drive.get("name") or nested.get("name")
     extras: dict[str, Any] = {"driveId": drive_id}
     account = nested.get("account") or drive.get("account")

@@ -63,8 +63,11 @@ class ScopeNeed:
         text = f"it needs the scope {wanted}"
         if self.granted is not None and not set(names) <= set(self.granted.split()):
             text += f" and the connection was granted only '{self.granted}'"
-        old = [s for s in (self.requested or "").split() if s in REPLACED_SCOPES]
-        if old:
-            renamed = ", ".join(f"'{s}' is '{REPLACED_SCOPES[s]}'" for s in old)
-            text += f" (the integration asks for scopes Infomaniak does not know: {renamed})"
+        unknown = unknown_scopes((self.requested or "").split())
+        if unknown:
+            listed = ", ".join(
+                f"'{s}' (its name is '{REPLACED_SCOPES[s]}')" if s in REPLACED_SCOPES else f"'{s}'"
+                for s in unknown
+            )
+            text += f"; the integration asks for scopes Infomaniak does not know: {listed}"
         return f"{text}; {TOKEN_ADVICE}"

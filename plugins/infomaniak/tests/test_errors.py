@@ -133,9 +133,8 @@ def test_the_old_scope_names_are_pointed_out(recorded):
 
     mapped = error_for("Infomaniak", 403, recorded("error_all_scopes.json"), {}, need=need)
 
-    assert (
-        "'kdrive' is 'drive'" in mapped.message and "'mail' is 'workspace:mail'" in mapped.message
-    )
+    assert "'kdrive' (its name is 'drive')" in mapped.message
+    assert "'mail' (its name is 'workspace:mail')" in mapped.message
 
 
 def test_a_403_describing_a_scope_is_a_scope_refusal():
