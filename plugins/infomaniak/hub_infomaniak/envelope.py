@@ -22,7 +22,15 @@ from hub.errors import UpstreamFailed
 from hub_infomaniak.answers import error_for
 from hub_infomaniak.scopes import ScopeNeed
 
-__all__ = ["error_for", "get_envelope", "need_of", "raise_for_status", "read_envelope", "send"]
+__all__ = [
+    "data_list",
+    "error_for",
+    "get_envelope",
+    "need_of",
+    "raise_for_status",
+    "read_envelope",
+    "send",
+]
 
 # Infomaniak asks clients to retry these (idempotent requests only; the core bounds the waits).
 RETRY_ON = frozenset({408, 429, 500, 502, 503, 504})

@@ -129,6 +129,17 @@ def test_a_token_without_workspace_mail_is_told_which_scope_to_tick(user, infoma
     assert "user_info, drive, workspace:mail" in error["message"]
 
 
+def test_an_oauth_grant_without_drive_is_told_apart_from_an_expired_token(user, infomaniak):
+    ref = oauth_integration(user, infomaniak, scope="user_info")
+    assert connect_with_oauth(user, ref).status_code == 303
+
+    drives = items(user, ref, "kdrive")
+
+    error = drives.get_json()["error"]
+    assert drives.status_code == 403 and "'drive'" in error["message"]
+    assert "granted only 'user_info'" in error["message"]
+
+
 # -- kDrive: calls per folder ------------------------------------------------------------------
 
 
