@@ -35,6 +35,11 @@ MAX_RETRIES = 2
 MAX_RETRY_AFTER = 10.0  # seconds: longer waits are the caller's to decide, not a held worker's
 
 
+def pause(seconds: float) -> None:
+    """How a context waits unless told otherwise (a test's fake clock replaces this)."""
+    time.sleep(seconds)
+
+
 def retry_after(response: requests.Response, attempt: int) -> float | None:
     """Seconds to wait before retrying, from ``Retry-After`` (seconds or an HTTP date), else a
     short exponential back-off; ``None`` when the wait would exceed the bound."""
@@ -181,7 +186,7 @@ class ProviderContext:
     def sleep(self, seconds: float) -> None:
         """Wait between retries (tests replace the clock through the constructor or
         ``hub.context.time.sleep``); operations that back off themselves should use it."""
-        (self._sleep or time.sleep)(seconds)
+        (self._sleep or pause)(seconds)
 
     def get_json(self, endpoint: str, path: str, **kwargs: Any) -> Any:
         """GET ``path`` under ``endpoint`` and return its JSON; map failures to hub errors."""

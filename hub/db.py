@@ -177,8 +177,14 @@ def write_transaction() -> Any:
     return database.atomic()
 
 
+#: Replaced by a test's fake clock (``hub_clock``, :mod:`hub.pytest_plugin`); None: the real one.
+clock: Callable[[], dt.datetime] | None = None
+
+
 def utcnow() -> dt.datetime:
     """Now in UTC, without tzinfo: how every timestamp is stored."""
+    if clock is not None:
+        return clock()
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
