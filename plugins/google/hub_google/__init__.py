@@ -19,6 +19,10 @@ from hub.errors import ReauthRequired
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service
 from hub_google import downloads, folders
 
+#: The hub plugin API versions this plugin works with (checked against
+#: ``hub.plugins.PLUGIN_API_VERSION`` when the hub loads it).
+HUB_PLUGIN_API = ">=1.0,<2"
+
 REAUTH_HINT = (
     "Google ends a connection when access is removed in the Google account, when it has not "
     "been used for six months, and after 7 days while the app's OAuth consent screen is in "
@@ -59,8 +63,10 @@ def hub_register_providers() -> list[Provider]:
             auth_types=("oauth2",),
             icon=Icon.from_package(__name__, "icon.svg"),
             oauth2=OAuth2Settings(
-                authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-                token_url="https://oauth2.googleapis.com/token",
+                # Through endpoints, so HUB_GOOGLE_ENDPOINTS (or an integration's
+                # settings.endpoints) moves them with the rest; authUri / tokenUri still win.
+                authorize_url="{endpoints.accounts}/o/oauth2/v2/auth",
+                token_url="{endpoints.oauth2}/token",
                 # ``profile`` brings the account's name into userinfo; without it the name is
                 # always empty.
                 scopes=(
@@ -80,13 +86,18 @@ def hub_register_providers() -> list[Provider]:
                 # Under the revoke endpoint, so an integration's override of it takes effect.
                 revoke_url="{endpoints.revoke}/revoke",
                 revoke_method="POST",
+                # Literal: the core compares ``iss`` with this value as written (it renders no
+                # template here), and it names Google's authorization server, not an address.
                 issuer="https://accounts.google.com",
                 default_token_lifetime=3599,
                 reauth_hint=REAUTH_HINT,
             ),
             endpoints={
+                "accounts": "https://accounts.google.com",
+                "oauth2": "https://oauth2.googleapis.com",
                 "drive": "https://www.googleapis.com",
                 "userinfo": "https://openidconnect.googleapis.com",
+                # Its own name (not "oauth2"), as integrations already override it by this name.
                 "revoke": "https://oauth2.googleapis.com",
             },
             api_endpoint="drive",

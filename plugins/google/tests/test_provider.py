@@ -1,15 +1,25 @@
-"""The ``google`` declaration: what the hub learns from the plugin about Google Drive."""
+"""The ``google`` declaration: what the hub learns from the plugin about Google Drive.
+
+What every provider must satisfy (a valid declaration, a safe icon, the entry point installed)
+is checked by the hub's contract suite in ``test_contract.py``; here are Google's specifics."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from importlib import metadata
+
+from packaging.specifiers import SpecifierSet
 
 import hub_google
-from hub.providers import render_url, url_placeholders, validate_provider
-from hub.testing import assert_safe_icon
+from hub.plugins import PLUGIN_API_VERSION
+from hub.providers import Provider, render_url, url_placeholders
 
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+def rendered(provider: Provider, template: str, **endpoints: str) -> str:
+    """``template`` filled with the declared endpoints, ``endpoints`` overriding some."""
+    values = {f"endpoints.{k}": v for k, v in {**provider.endpoints, **endpoints}.items()}
+    return render_url(template, values)
 
 
 def test_plugin_declares_one_provider_named_google():
@@ -18,16 +28,8 @@ def test_plugin_declares_one_provider_named_google():
     assert [p.name for p in declared] == ["google"]
 
 
-def test_declaration_passes_validation():
-    (declared,) = hub_google.hub_register_providers()
-
-    assert validate_provider(declared) is declared
-
-
-def test_distribution_declares_the_entry_point():
-    points = metadata.entry_points(group="hub.plugins", name="google")
-
-    assert [p.value for p in points] == ["hub_google"]
+def test_plugin_supports_this_hubs_plugin_api():
+    assert SpecifierSet(hub_google.HUB_PLUGIN_API).contains(PLUGIN_API_VERSION)
 
 
 def test_registry_loads_the_plugin_as_ok(registry):
@@ -45,11 +47,22 @@ def test_auth_type_is_oauth2_only(provider):
 
 
 def test_authorizes_at_google_accounts(provider):
-    assert provider.oauth2.authorize_url == "https://accounts.google.com/o/oauth2/v2/auth"
+    assert rendered(provider, provider.oauth2.authorize_url) == (
+        "https://accounts.google.com/o/oauth2/v2/auth"
+    )
 
 
 def test_exchanges_codes_at_the_google_token_url(provider):
-    assert provider.oauth2.token_url == "https://oauth2.googleapis.com/token"
+    assert rendered(provider, provider.oauth2.token_url) == "https://oauth2.googleapis.com/token"
+
+
+def test_authorize_and_token_urls_follow_their_endpoints(provider):
+    moved = {"accounts": "https://accounts.google.test", "oauth2": "https://oauth2.google.test"}
+
+    assert (
+        rendered(provider, provider.oauth2.authorize_url, **moved),
+        rendered(provider, provider.oauth2.token_url, **moved),
+    ) == ("https://accounts.google.test/o/oauth2/v2/auth", "https://oauth2.google.test/token")
 
 
 def test_default_scopes_are_openid_email_profile_and_drive_readonly(provider):
@@ -103,12 +116,21 @@ def test_revoke_url_follows_an_overridden_revoke_endpoint(provider):
     assert render_url(provider.oauth2.revoke_url, values) == "https://oauth2.example.test/revoke"
 
 
-def test_revoke_url_is_the_only_templated_url(provider):
+def test_every_oauth2_url_is_written_through_an_endpoint(provider):
     oauth2 = provider.oauth2
-    urls = [oauth2.authorize_url, oauth2.token_url, oauth2.revoke_url, oauth2.issuer]
-    urls += provider.endpoints.values()
+    urls = [oauth2.authorize_url, oauth2.token_url, oauth2.revoke_url]
 
-    assert [name for url in urls for name in url_placeholders(url)] == ["endpoints.revoke"]
+    assert [name for url in urls for name in url_placeholders(url)] == [
+        "endpoints.accounts",
+        "endpoints.oauth2",
+        "endpoints.revoke",
+    ]
+
+
+def test_the_issuer_and_the_endpoints_themselves_are_literal(provider):
+    urls = [provider.oauth2.issuer, *provider.endpoints.values()]
+
+    assert [name for url in urls for name in url_placeholders(url)] == []
 
 
 def test_expects_google_accounts_as_issuer(provider):
@@ -121,6 +143,8 @@ def test_token_without_expires_in_lasts_just_under_an_hour(provider):
 
 def test_endpoints_default_to_google_hosts(provider):
     assert dict(provider.endpoints) == {
+        "accounts": "https://accounts.google.com",
+        "oauth2": "https://oauth2.googleapis.com",
         "drive": "https://www.googleapis.com",
         "userinfo": "https://openidconnect.googleapis.com",
         "revoke": "https://oauth2.googleapis.com",
@@ -150,10 +174,6 @@ def test_icon_is_an_svg_document(provider):
     root = ET.fromstring(provider.icon.data)
 
     assert (provider.icon.media_type, root.tag) == ("image/svg+xml", f"{SVG}svg")
-
-
-def test_icon_is_safe_to_serve(provider):
-    assert_safe_icon(provider.icon)
 
 
 def test_drive_can_be_browsed_and_downloaded_from(provider):
