@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from hub.crypto import CryptoError, generate_key
 from hub.db import database
 from hub.errors import HubError, ReauthRequired
 from hub.plugins import PLUGIN_API_VERSION, PluginRegistry
+from hub.scaffolding import write_plugin
 
 ADMIN_NAME = "admin"
 
@@ -453,6 +455,26 @@ def plugins_list(as_json: bool) -> None:
             "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
         )
     click.echo(f"\nPlugin API {PLUGIN_API_VERSION} (integration-hub {hub_version})")
+
+
+@plugins.command("new", with_appcontext=False)
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="where to write the plugin's folder hub-NAME",
+)
+def plugins_new(name: str, directory: Path) -> None:
+    """Write a new provider plugin, hub-NAME, whose tests pass once installed."""
+    try:
+        target = write_plugin(name, directory)
+    except HubError as exc:
+        _fail(exc.message)
+    click.echo(f"Wrote {target}")
+    click.echo(f"Next: pip install -e '{target}[test]' && (cd {target} && pytest)")
+    click.echo(f"Then: hub plugins list  # {name} ... ok")
 
 
 @cli.group()
