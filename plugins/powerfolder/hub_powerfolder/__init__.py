@@ -27,6 +27,10 @@ from hub import hookimpl
 from hub.providers import Icon, OAuth2Settings, Provider, Service, Setting
 from hub_powerfolder import admin, files
 
+#: The plugin API versions this plugin is written for (``hub.plugins.PLUGIN_API_VERSION``): the
+#: hub refuses to load it under another major version rather than fail on first use.
+HUB_PLUGIN_API = ">=1.0,<2"
+
 SERVER = "{serverUrl}"
 
 
