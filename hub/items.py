@@ -65,8 +65,9 @@ class Crumb:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a folder. ``path`` is the breadcrumb trail of ``parent`` (top level first),
-    empty at the top level or when the provider cannot tell."""
+    """One page of a folder. ``path`` is the breadcrumb trail from the top level down to
+    ``parent``, ending with ``parent`` itself; empty at the top level or when the provider cannot
+    tell. Every page of a folder carries the same trail, or none on later pages."""
 
     items: list[Item]
     next_cursor: str | None = None
