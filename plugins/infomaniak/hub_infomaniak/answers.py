@@ -67,24 +67,17 @@ def error_for(
 ) -> HubError:
     """The hub's error for a failed Infomaniak answer.
 
-    ========================================================== ====================================
-    Infomaniak                                                 hub
-    ========================================================== ====================================
-    ``object_not_found``, ``mail__message_not_found``,         :class:`NotFound`
-    ``folder__not_exists``, 404
-    ``not_authorized``, 401                                    :class:`ReauthRequired`, naming the
-                                                               scope the call needs
-    ``all_scopes`` (or a 401/403 naming scopes)                :class:`Forbidden`, naming them
-    ``forbidden_error``, ``product_blocked``,                  :class:`Forbidden`
-    ``mailbox_locked``, 403
-    ``limit_exceeded_error``                                   :class:`UpstreamFailed` (too big or
-                                                               too many files; no ``Retry-After``)
-    ``invalid_cursor_error``                                   :class:`ValidationError` on
-                                                               ``cursor``
-    ``drive_is_in_maintenance_error``, maintenance             :class:`UpstreamFailed`, try later
-    ``too_many_request``, 429                                  :class:`RateLimited`
-    408, 504                                                   :class:`UpstreamTimeout`
-    ========================================================== ====================================
+    - ``object_not_found``, ``mail__message_not_found``, ``folder__not_exists``, 404:
+      :class:`NotFound`;
+    - ``all_scopes`` (or any 401/403 naming or describing a scope): :class:`Forbidden`, naming
+      the scope and the token to create;
+    - ``not_authorized``, 401: :class:`ReauthRequired`, naming the scope the call needs;
+    - ``forbidden_error``, ``product_blocked``, ``mailbox_locked``, 403: :class:`Forbidden`;
+    - ``limit_exceeded_error`` (too big, too many files): :class:`UpstreamFailed`, whatever the
+      status, never with ``Retry-After``;
+    - ``invalid_cursor_error``: :class:`ValidationError` on ``cursor``;
+    - ``drive_is_in_maintenance_error`` and other maintenance: :class:`UpstreamFailed`, try later;
+    - ``too_many_request``, 429: :class:`RateLimited`; 408, 504: :class:`UpstreamTimeout`.
 
     :param name: the provider's display name, for messages.
     :param status: the HTTP status of the answer.
