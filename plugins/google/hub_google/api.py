@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +48,9 @@ class Backoff:
     retries: int = 4
     base: float = 0.5
     cap: float = 8.0
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    # None: the request context's own wait (ProviderContext.sleep), which the hub's fake clock
+    # (the hub_clock test fixture) absorbs; a plain time.sleep here would wait for real.
+    sleep: Callable[[float], None] | None = None
     random: Callable[[], float] = field(default=random.random)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
@@ -183,7 +184,7 @@ def call_url(
             wait,
         )
         response.close()
-        policy.sleep(wait)
+        (policy.sleep or ctx.sleep)(wait)
         attempt += 1
 
 
