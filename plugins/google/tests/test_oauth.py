@@ -292,3 +292,41 @@ def test_a_refused_profile_lookup_names_the_scopes_it_needs(client, create, conn
 
     assert failed.status_code == 400
     assert "openid and email scopes" in failed.get_data(as_text=True)
+
+
+# -- base URLs moved for the whole deployment -----------------------------------------------------
+
+
+def test_hub_google_endpoints_moves_authorization_and_token(tmp_path, requests_mock):
+    """An operator's ``HUB_GOOGLE_ENDPOINTS`` moves the authorize and token URLs (declared
+    through the ``accounts`` and ``oauth2`` endpoints), and the hub-wide client goes there."""
+    from hub.testing import make_hub_app, signed_in_client
+
+    moved = {
+        "accounts": "https://accounts.google.test",
+        "oauth2": "https://oauth2.google.test",
+        "userinfo": "https://openid.google.test",
+    }
+    app = make_hub_app(
+        tmp_path / "moved",
+        GOOGLE_CLIENT_ID="123456789012-hub.apps.googleusercontent.com",
+        GOOGLE_CLIENT_SECRET="GOCSPX-test-client-secret",
+        GOOGLE_ENDPOINTS=moved,
+    )
+    client = signed_in_client(app, "ada")
+    token = requests_mock.post(
+        "https://oauth2.google.test/token",
+        json={"access_token": "ya29.moved", "expires_in": 3599, "token_type": "Bearer"},
+    )
+    requests_mock.get("https://openid.google.test/v1/userinfo", json={"sub": "1", "email": "a@b.c"})
+    ref = client.post("/api/integrations", json={"name": "Drive", "provider": "google"}).get_json()[
+        "id"
+    ]
+
+    started = client.get(f"/api/integrations/{ref}/connect")
+    state = query_of(started.headers["Location"])["state"]
+    callback = client.get("/oauth2/callback", query_string={"state": state, "code": "4/0Aea"})
+
+    assert started.headers["Location"].startswith("https://accounts.google.test/o/oauth2/v2/auth?")
+    assert (callback.status_code, token.call_count) == (303, 1)
+    assert form_of(token.last_request)["client_id"] == "123456789012-hub.apps.googleusercontent.com"
