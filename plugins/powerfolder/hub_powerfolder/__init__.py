@@ -1,8 +1,10 @@
 """The ``powerfolder`` provider: files on a self-hosted PowerFolder server.
 
-Every URL hangs off the integration's required ``serverUrl`` setting: the declared URLs are
-templates such as ``"{serverUrl}/oauth/allow"`` that the hub fills from the integration's
-settings.
+Every URL hangs off the integration's required ``serverUrl`` setting: it is the ``server``
+endpoint, and the OAuth2 URLs are templates on that endpoint (``"{endpoints.server}/oauth/allow"``)
+that the hub fills from the integration's settings. An operator's ``HUB_POWERFOLDER_ENDPOINTS``
+(``{"server": "https://pf.example.org"}``) or an integration's ``settings.endpoints`` therefore
+moves the WebDAV calls, the folder API and the token requests together.
 
 Tokens are requested the way the one public working client does it (Krassmus/PowerfolderPlugin,
 ``controllers/oauth.php`` and ``classes/OAuth.class.php``): a POST of a JSON body with
@@ -48,9 +50,12 @@ def hub_register_providers() -> list[Provider]:
             auth_types=("oauth2", "basic"),
             icon=Icon.from_package(__name__, "icon.svg"),
             oauth2=OAuth2Settings(
-                authorize_url=f"{SERVER}/oauth/allow",
+                # Through the endpoint, not {serverUrl} itself: an operator's
+                # HUB_POWERFOLDER_ENDPOINTS (or an integration's settings.endpoints) then moves
+                # the token requests together with the WebDAV calls, never one without the other.
+                authorize_url="{endpoints.server}/oauth/allow",
                 # tokenPath has a default, so the template always fills.
-                token_url=SERVER + "{tokenPath}",
+                token_url="{endpoints.server}{tokenPath}",
                 # No default scopes: the server documents none, so scope is sent only if set.
                 scopes=(),
                 token_auth="json",
@@ -64,6 +69,7 @@ def hub_register_providers() -> list[Provider]:
                 refresh_method="POST",
                 default_token_lifetime=86400,
             ),
+            # The one endpoint every other URL derives from; it is the integration's server.
             endpoints={"server": SERVER},
             api_endpoint="server",
             settings=(

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import xml.etree.ElementTree as ET
-from importlib import metadata
+from typing import Any
 
 import hub_powerfolder
-from hub.providers import render_url, url_placeholders, validate_provider
-from hub.testing import assert_safe_icon
+from hub.addresses import OAuthUrls, oauth_urls
+from hub.models import Integration
+from hub.providers import Provider, url_placeholders, validate_provider
 
 SVG = "{http://www.w3.org/2000/svg}"
 SERVER_URL = "https://pf.example.org"
-# What an integration that sets only the required serverUrl fills the templates with.
-SETTINGS = {"serverUrl": SERVER_URL, "tokenPath": "/oauth/token"}
+
+
+def urls_of(provider: Provider, **settings: Any) -> OAuthUrls:
+    """The OAuth2 URLs the hub resolves for an integration on ``SERVER_URL`` (``settings``
+    changed), the way it resolves them for a connection."""
+    integration = Integration(
+        provider="powerfolder", auth_type="oauth2", settings={"serverUrl": SERVER_URL, **settings}
+    )
+    return oauth_urls(provider, integration)
 
 
 def setting(provider, name):
@@ -26,18 +34,6 @@ def test_plugin_declares_one_provider_named_powerfolder():
     declared = hub_powerfolder.hub_register_providers()
 
     assert [p.name for p in declared] == ["powerfolder"]
-
-
-def test_declaration_passes_validation():
-    (declared,) = hub_powerfolder.hub_register_providers()
-
-    assert validate_provider(declared) is declared
-
-
-def test_distribution_declares_the_entry_point():
-    points = metadata.entry_points(group="hub.plugins", name="powerfolder")
-
-    assert [p.value for p in points] == ["hub_powerfolder"]
 
 
 def test_registry_loads_the_plugin_as_ok(registry):
@@ -54,45 +50,87 @@ def test_auth_types_are_oauth2_and_basic(provider):
     assert provider.auth_types == ("oauth2", "basic")
 
 
-def test_authorize_url_resolves_under_the_server_url(provider):
-    assert render_url(provider.oauth2.authorize_url, SETTINGS) == f"{SERVER_URL}/oauth/allow"
+def test_the_server_endpoint_is_the_server_url(provider):
+    assert dict(provider.endpoints) == {"server": "{serverUrl}"}
 
 
-def test_token_url_is_the_server_url_followed_by_the_token_path(provider):
-    assert provider.oauth2.token_url == "{serverUrl}{tokenPath}"
-
-
-def test_token_url_resolves_to_oauth_token_with_the_default_token_path(provider):
-    settings = {**SETTINGS, "tokenPath": setting(provider, "tokenPath").default}
-
-    assert render_url(provider.oauth2.token_url, settings) == f"{SERVER_URL}/oauth/token"
-
-
-def test_token_url_resolves_to_oauth_when_the_token_path_says_so(provider):
-    settings = {**SETTINGS, "tokenPath": "/oauth"}
-
-    assert render_url(provider.oauth2.token_url, settings) == f"{SERVER_URL}/oauth"
-
-
-def test_server_endpoint_resolves_to_the_server_url(provider):
-    assert render_url(provider.endpoints["server"], SETTINGS) == SERVER_URL
-
-
-def test_server_endpoint_is_the_only_endpoint_and_the_proxy_target(provider):
+def test_the_server_endpoint_is_the_only_endpoint_and_the_proxy_target(provider):
     assert (list(provider.endpoints), provider.api_endpoint) == (["server"], "server")
 
 
-def test_url_placeholders_are_the_server_url_and_token_path_settings(provider):
+def test_the_oauth_urls_are_written_on_the_server_endpoint(provider):
+    oauth2 = provider.oauth2
+
+    assert (oauth2.authorize_url, oauth2.token_url) == (
+        "{endpoints.server}/oauth/allow",
+        "{endpoints.server}{tokenPath}",
+    )
+
+
+def test_no_oauth_url_names_the_server_url_setting_itself(provider):
+    # Only the endpoint does: an endpoint override then moves every URL, not just the API.
+    oauth2 = provider.oauth2
+    templates = [oauth2.authorize_url, oauth2.token_url, oauth2.refresh_url, oauth2.revoke_url]
+
+    assert not [t for t in templates if t and "serverUrl" in url_placeholders(t)]
+
+
+def test_authorize_url_resolves_under_the_server_url(provider):
+    assert urls_of(provider).authorize == f"{SERVER_URL}/oauth/allow"
+
+
+def test_token_url_resolves_to_oauth_token_with_the_default_token_path(provider):
+    assert urls_of(provider).token == f"{SERVER_URL}/oauth/token"
+
+
+def test_token_url_resolves_to_oauth_when_the_token_path_says_so(provider):
+    urls = urls_of(provider, tokenPath="/oauth")
+
+    assert (urls.token, urls.refresh) == (f"{SERVER_URL}/oauth", f"{SERVER_URL}/oauth")
+
+
+def test_a_server_under_a_path_keeps_it_in_every_oauth_url(provider):
+    urls = urls_of(provider, serverUrl=f"{SERVER_URL}/powerfolder")
+
+    assert (urls.authorize, urls.token) == (
+        f"{SERVER_URL}/powerfolder/oauth/allow",
+        f"{SERVER_URL}/powerfolder/oauth/token",
+    )
+
+
+def test_a_server_url_with_a_trailing_slash_makes_no_double_slash(provider):
+    urls = urls_of(provider, serverUrl=f"{SERVER_URL}/")
+
+    assert (urls.authorize, urls.token) == (
+        f"{SERVER_URL}/oauth/allow",
+        f"{SERVER_URL}/oauth/token",
+    )
+
+
+def test_an_integrations_server_endpoint_moves_the_oauth_urls_too(provider):
+    moved = "https://pf-internal.example.org"
+
+    urls = urls_of(provider, endpoints={"server": moved})
+
+    assert (urls.authorize, urls.token) == (f"{moved}/oauth/allow", f"{moved}/oauth/token")
+
+
+def test_url_placeholders_are_the_server_url_the_token_path_and_the_endpoint(provider):
     oauth2 = provider.oauth2
     urls = [oauth2.authorize_url, oauth2.token_url, *provider.endpoints.values()]
 
-    assert {name for url in urls for name in url_placeholders(url)} == {"serverUrl", "tokenPath"}
+    assert {name for url in urls for name in url_placeholders(url)} == {
+        "serverUrl",
+        "tokenPath",
+        "endpoints.server",
+    }
 
 
 def test_every_url_placeholder_setting_is_required_or_has_a_default(provider):
     oauth2 = provider.oauth2
     urls = [oauth2.authorize_url, oauth2.token_url, *provider.endpoints.values()]
-    placeholders = {provider.setting(name) for url in urls for name in url_placeholders(url)}
+    names = {name for url in urls for name in url_placeholders(url)}
+    placeholders = {provider.setting(n) for n in names if not n.startswith("endpoints.")}
 
     assert all(s.required or s.default is not None for s in placeholders)
 
@@ -137,10 +175,6 @@ def test_get_refresh_identifies_the_client_in_the_query_string(provider):
     got = dataclasses.replace(provider.oauth2, refresh_method="GET")
 
     assert got.effective_refresh_auth == "query"
-
-
-def test_requests_no_default_scopes(provider):
-    assert provider.oauth2.scopes == ()
 
 
 def test_has_no_revocation(provider):
@@ -203,10 +237,6 @@ def test_icon_is_an_svg_document(provider):
     root = ET.fromstring(provider.icon.data)
 
     assert (provider.icon.media_type, root.tag) == ("image/svg+xml", f"{SVG}svg")
-
-
-def test_icon_is_safe_to_serve(provider):
-    assert_safe_icon(provider.icon)
 
 
 def test_the_files_service_can_be_browsed_and_downloaded(provider):
