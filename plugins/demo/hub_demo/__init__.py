@@ -23,6 +23,9 @@ from hub.paths import check_path
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service
 from hub_demo.server import CLIENT_ID, CLIENT_SECRET
 
+#: The plugin API versions (``hub.plugins.PLUGIN_API_VERSION``) this plugin is written for.
+HUB_PLUGIN_API = ">=1.0,<2"
+
 DEFAULT_URL = "http://127.0.0.1:5001"
 TRUTHY = frozenset({"1", "true", "yes"})
 

@@ -4,12 +4,16 @@ HUB_DEMO only, addressed by HUB_DEMO_URL, moved whole by HUB_DEMO_ENDPOINTS; and
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 from hub.addresses import api_base_uri, oauth_urls
 from hub.db import database
 from hub.models import Integration
+from hub.plugins import PLUGIN_API_VERSION
 from hub.testing import load_plugin, make_hub_app, provider_of, signed_in_client
 from hub_demo import CLIENT_ID, CLIENT_SECRET
 
@@ -88,6 +92,15 @@ def test_server_address_from_the_environment(monkeypatch):
     monkeypatch.setenv("HUB_DEMO_URL", "http://127.0.0.1:6001/")
     provider = provider_of("hub_demo", "demo")
     assert provider.endpoints["server"] == "http://127.0.0.1:6001"
+
+
+def test_declares_the_core_and_plugin_api_it_is_written_for():
+    import hub_demo
+
+    assert SpecifierSet(hub_demo.HUB_PLUGIN_API).contains(PLUGIN_API_VERSION)
+    needs = [Requirement(text) for text in metadata.requires("hub-demo") or []]
+    core = next(r for r in needs if r.name == "integration-hub")
+    assert str(core.specifier) and core.specifier.contains(metadata.version("integration-hub"))
 
 
 def test_demo_server_command_is_registered():
