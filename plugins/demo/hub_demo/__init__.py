@@ -3,8 +3,10 @@
 Off unless asked for: the provider is declared only when ``HUB_DEMO`` is ``1``, ``true`` or
 ``yes`` (``hub serve --demo`` sets it). The server (:mod:`hub_demo.server`) runs with
 ``hub demo-server``; its address comes from ``HUB_DEMO_URL`` (default
-``http://127.0.0.1:5001``). The client id and secret (:data:`CLIENT_ID`, :data:`CLIENT_SECRET`)
-are a published demo credential. Never use any of this as a real provider.
+``http://127.0.0.1:5001``). Every URL of the declaration hangs off the one endpoint ``server``,
+so an operator's ``HUB_DEMO_ENDPOINTS='{"server": "..."}'`` moves them all. The client id and
+secret (:data:`CLIENT_ID`, :data:`CLIENT_SECRET`) are a published demo credential. Never use any
+of this as a real provider.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ HUB_PLUGIN_API = ">=1.0,<2"
 
 DEFAULT_URL = "http://127.0.0.1:5001"
 TRUTHY = frozenset({"1", "true", "yes"})
+#: The base of the OAuth2 URLs: the endpoint ``server``, which the profile lookup and the file
+#: API (``ctx.url("server", ...)``) name too, so moving it moves every URL.
+SERVER = "{endpoints.server}"
 
 
 def demo_enabled() -> bool:
@@ -95,8 +100,9 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
 
 
 def provider() -> Provider:
-    """The ``demo`` declaration, built now (the server address is read from the environment)."""
-    server = "{endpoints.server}"
+    """The ``demo`` declaration, built now (the server address is read from the environment).
+
+    Every URL goes through the endpoint ``server`` (:data:`SERVER`), never written literally."""
     return Provider(
         name="demo",
         display_name="Demo (local test server)",
@@ -107,9 +113,9 @@ def provider() -> Provider:
         auth_types=("oauth2",),
         icon=Icon.from_package(__name__, "icon.svg"),
         oauth2=OAuth2Settings(
-            authorize_url=f"{server}/authorize",
-            token_url=f"{server}/token",
-            revoke_url=f"{server}/revoke",
+            authorize_url=f"{SERVER}/authorize",
+            token_url=f"{SERVER}/token",
+            revoke_url=f"{SERVER}/revoke",
             scopes=("profile", "files"),
             token_auth="form",
             pkce=True,
