@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 from hub.db import database
 from hub.plugins import PluginRegistry
 from hub.providers import Provider
-from hub.testing import isolate, load_plugin, make_hub_app, provider_of, signed_in_client
+from hub.testing import isolate, load_plugin, provider_of, signed_in_client
 from hub_google import api
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -187,12 +187,20 @@ def google(requests_mock: Any) -> FakeGoogle:
 
 
 @pytest.fixture
-def hub_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    """A whole hub with installed plugins and Google client credentials from the environment
-    keys ``HUB_GOOGLE_CLIENT_ID`` / ``HUB_GOOGLE_CLIENT_SECRET``."""
-    yield make_hub_app(
-        tmp_path / "instance", GOOGLE_CLIENT_ID=CLIENT_ID, GOOGLE_CLIENT_SECRET=CLIENT_SECRET
-    )
+def hub_settings() -> dict[str, Any]:
+    """Google client credentials for every hub of these tests, as the environment keys
+    ``HUB_GOOGLE_CLIENT_ID`` / ``HUB_GOOGLE_CLIENT_SECRET`` give them (hub.pytest_plugin)."""
+    return {"GOOGLE_CLIENT_ID": CLIENT_ID, "GOOGLE_CLIENT_SECRET": CLIENT_SECRET}
+
+
+@pytest.fixture
+def hub_app(hub_make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """The hub kit's hub (``hub_settings`` above; the plugins ``hub_plugins`` names, by default
+    every installed one), its database closed afterwards.
+
+    Built on ``hub_make_app`` rather than beside it, so that a contract class's ``hub_plugins``
+    (only this plugin) applies here too."""
+    yield hub_make_app()
     if not database.is_closed():
         database.close()
 

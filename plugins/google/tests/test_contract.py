@@ -23,16 +23,15 @@ from hub.contract import ErrorCase, Folder, ProviderContract
 RECORDED = Path(__file__).parent / "recorded"
 DRIVE_API = "https://www.googleapis.com/drive/v3"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
-CLIENT_ID = "123456789012-hub.apps.googleusercontent.com"
-CLIENT_SECRET = "GOCSPX-test-client-secret"
 DRIVES_URL = f"{DRIVE_API}/drives"
 MY_DRIVE_ID = "0AHk2mYdRiVeRoOtUk9PVA"  # the real id behind Drive's alias "root"
 REPORT_ID = "1RePoRtPdF9a8b7c6d"
 REPORT_BYTES = bytes(range(256)) * 188 + bytes(range(85))  # the 48213 bytes meta_report lists
 LOGO_BYTES = b"\x89PNG\r\n\x1a\n\x00"  # the 9 bytes meta_logo lists
 
-# Real Google scope names: OpenID Connect's, their userinfo.* long forms, and Drive's
-# (https://developers.google.com/identity/protocols/oauth2/scopes#drive).
+# Real Google scope names: OpenID Connect's with their userinfo.* long forms, and the Drive API's
+# (https://developers.google.com/identity/protocols/oauth2/scopes#drive; the scope constants of
+# Google's own Drive client libraries, e.g. Google.Apis.Drive.v2 DriveService.Scope).
 GOOGLE_SCOPES = frozenset(
     {
         "openid",
@@ -48,9 +47,8 @@ GOOGLE_SCOPES = frozenset(
         "https://www.googleapis.com/auth/drive.metadata.readonly",
         "https://www.googleapis.com/auth/drive.photos.readonly",
         "https://www.googleapis.com/auth/drive.apps.readonly",
+        "https://www.googleapis.com/auth/drive.meet.readonly",
         "https://www.googleapis.com/auth/drive.scripts",
-        "https://www.googleapis.com/auth/drive.activity",
-        "https://www.googleapis.com/auth/drive.activity.readonly",
     }
 )
 
@@ -107,17 +105,6 @@ class TestGoogleContract(ProviderContract):
     provider = "google"
     plugin = "google=hub_google"
     known_scopes = GOOGLE_SCOPES
-
-    @pytest.fixture
-    def hub_settings(self) -> dict[str, Any]:
-        """The hub-wide Google client, as a deployment sets it (HUB_GOOGLE_CLIENT_ID/SECRET)."""
-        return {"GOOGLE_CLIENT_ID": CLIENT_ID, "GOOGLE_CLIENT_SECRET": CLIENT_SECRET}
-
-    @pytest.fixture
-    def hub_app(self, hub_make_app: Callable[..., Any]) -> Any:
-        """The kit's hub (only this plugin, :meth:`hub_settings`): this directory's conftest has
-        a ``hub_app`` of its own, loading every installed plugin, which would otherwise win."""
-        return hub_make_app()
 
     @pytest.fixture(autouse=True)
     def _no_real_waits(self, hub_clock: Any, waits: list[float]) -> None:
