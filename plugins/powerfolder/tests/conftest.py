@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -30,6 +30,7 @@ CLIENT_SECRET = "pf-client-secret-value"
 # The live server's secret has characters that URL encoding changes, so a test looking for it in
 # a request line also finds it encoded.
 LIVE_SECRET = "pf secret/+&=é-value"
+XML = {"Content-Type": 'application/xml; charset="utf-8"'}
 
 
 @pytest.fixture(autouse=True)
@@ -313,3 +314,56 @@ def live_app(tmp_path: Path) -> Flask:
 def live_client(live_app: Flask) -> FlaskClient:
     """A browser signed in to :func:`live_app`."""
     return signed_in_client(live_app, "alice")
+
+
+# -- the files service through the hub's API -------------------------------------------------
+
+
+@pytest.fixture
+def browse() -> Callable[..., Any]:
+    """``browse(client, integration, parent=None, **query)``: ``GET …/services/files/items`` of
+    ``parent`` (the top level when ``None``)."""
+
+    def get(
+        client: FlaskClient, integration: dict[str, Any], parent: str | None = None, **query: Any
+    ) -> Any:
+        if parent is not None:
+            query["parent"] = parent
+        url = f"/api/integrations/{integration['id']}/services/files/items"
+        return client.get(url, query_string=query)
+
+    return get
+
+
+@pytest.fixture
+def download_url() -> Callable[[dict[str, Any], str], str]:
+    """``download_url(integration, item_id)``: the hub's download address of a file."""
+
+    def url(integration: dict[str, Any], item_id: str) -> str:
+        path = quote(item_id, safe="/")
+        return f"/api/integrations/{integration['id']}/services/files/items/{path}/download"
+
+    return url
+
+
+@pytest.fixture
+def propfind() -> Callable[..., Any]:
+    """``propfind(requests_mock, path, body, status=207, headers=XML)``: the server's answer to
+    ``PROPFIND {SERVER}/webdav/{path}`` (``path`` percent-encoded, as the plugin sends it)."""
+
+    def answer(
+        requests_mock: Any,
+        path: str,
+        body: bytes,
+        status: int = 207,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        return requests_mock.register_uri(
+            "PROPFIND",
+            f"{SERVER}/webdav/{path}",
+            content=body,
+            status_code=status,
+            headers=XML if headers is None else headers,
+        )
+
+    return answer
