@@ -222,11 +222,21 @@ def test_a_stored_client_goes_to_its_approved_origins_only(
         assert stored.status_code == 200 and stored.json["approvedOrigins"] == [honest.origin]
         to_mallory = mallory.post(
             "/api/integrations",
-            json={"name": "IK", "provider": "infomaniak", "tokenUri": mallory_server.base + "/t"},
+            json={
+                "name": "IK",
+                "provider": "infomaniak",
+                "authType": "oauth2",
+                "tokenUri": mallory_server.base + "/t",
+            },
         )
         to_honest = mallory.post(
             "/api/integrations",
-            json={"name": "IK2", "provider": "infomaniak", "tokenUri": honest.base + "/t"},
+            json={
+                "name": "IK2",
+                "provider": "infomaniak",
+                "authType": "oauth2",
+                "tokenUri": honest.base + "/t",
+            },
         )
     finally:
         honest.stop()

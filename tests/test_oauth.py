@@ -565,7 +565,8 @@ def test_lifecycle_hooks_follow_the_connection(app, alice_client, requests_mock,
 def test_a_profile_lookup_fills_the_connected_account(app, alice_client, requests_mock):
     alice_client.application.config["INFOMANIAK_CLIENT_ID"] = "ik-client"
     created = alice_client.post(
-        "/api/integrations", json={"name": "kDrive", "provider": "infomaniak"}
+        "/api/integrations",
+        json={"name": "kDrive", "provider": "infomaniak", "authType": "oauth2"},
     )
     integration = created.json
     requests_mock.post("https://login.infomaniak.com/token", json=token_answer(refresh_token="r"))
@@ -592,7 +593,8 @@ def test_a_401_on_the_profile_explains_the_missing_scope_and_stores_nothing(
 ):
     alice_client.application.config["INFOMANIAK_CLIENT_ID"] = "ik-client"
     integration = alice_client.post(
-        "/api/integrations", json={"name": "kDrive", "provider": "infomaniak"}
+        "/api/integrations",
+        json={"name": "kDrive", "provider": "infomaniak", "authType": "oauth2"},
     ).json
     requests_mock.post("https://login.infomaniak.com/token", json=token_answer())
     requests_mock.get("https://api.infomaniak.com/2/profile", status_code=401, json={})

@@ -41,10 +41,10 @@ def hub_register_providers() -> list[Provider]:
             name="infomaniak",
             display_name="Infomaniak",
             description=f"kDrive files and Infomaniak Mail of an Infomaniak account. {TOKEN_HELP}",
-            # The personal token is the documented first path (the description says so). OAuth2
-            # stays first here, as the default authType of a new integration, because other
-            # parts of the hub create Infomaniak integrations without one and connect with OAuth.
-            auth_types=("oauth2", "bearer"),
+            # The personal token first: it is what reaches kDrive and Mail for a third party
+            # (the default authType of a new integration); OAuth2 for those whose application
+            # Infomaniak grants the drive and workspace:mail scopes.
+            auth_types=("bearer", "oauth2"),
             icon=Icon.from_package(__name__, "icon.svg"),
             oauth2=OAuth2Settings(
                 authorize_url=f"{LOGIN}/authorize",

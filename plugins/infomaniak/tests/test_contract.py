@@ -12,15 +12,6 @@ from typing import Any
 import pytest
 
 from hub.contract import ErrorCase, ProviderContract
-
-# The kit's fixtures, for a venv where the core's pytest11 entry point is not installed yet.
-from hub.pytest_plugin import (  # noqa: F401 - fixtures are found by name
-    hub_app,
-    hub_client,
-    hub_login,
-    hub_make_app,
-    hub_settings,
-)
 from hub_infomaniak.scopes import KNOWN_SCOPES
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -50,8 +50,9 @@ def test_registry_registers_the_provider(registry):
     assert registry.providers["infomaniak"].display_name == "Infomaniak"
 
 
-def test_auth_types_are_oauth2_and_bearer(provider):
-    assert provider.auth_types == ("oauth2", "bearer")
+def test_the_personal_token_comes_first_then_oauth2(provider):
+    """A new integration without an authType is a personal-token one: the path that works."""
+    assert provider.auth_types == ("bearer", "oauth2")
 
 
 def test_the_description_says_which_scopes_to_tick_for_a_personal_token(provider):
