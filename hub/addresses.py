@@ -49,12 +49,18 @@ def setting_values(provider: Provider, integration: Integration) -> dict[str, An
 
 
 def endpoints_of(provider: Provider, integration: Integration) -> dict[str, str]:
-    """Base URLs of the provider's named endpoints, after ``settings.endpoints`` overrides."""
+    """Base URLs of the provider's named endpoints, after ``settings.endpoints`` overrides. An
+    endpoint whose template needs a setting that has no value (a self-hosted server's address
+    before it is given) is left out, never filled with ``None``."""
     values = setting_values(provider, integration)
     overrides = (integration.settings or {}).get("endpoints") or {}
     endpoints = {}
     for name, template in provider.endpoints.items():
-        url = overrides.get(name) or render_url(template, values)
+        url = overrides.get(name)
+        if not url:
+            if any(values.get(key) in (None, "") for key in url_placeholders(template)):
+                continue
+            url = render_url(template, values)
         endpoints[name] = url.rstrip("/")
     return endpoints
 
@@ -104,7 +110,7 @@ def api_base_uri(provider: Provider, integration: Integration) -> str | None:
         return integration.api_base_uri
     if provider.api_endpoint is None:
         return None
-    return endpoints_of(provider, integration)[provider.api_endpoint]
+    return endpoints_of(provider, integration).get(provider.api_endpoint)
 
 
 # -- OAuth2 ----------------------------------------------------------------------------------
@@ -128,6 +134,10 @@ def effective_oauth2(
             oauth2 = replace(oauth2, **{attr: value})
         elif target == "profile" and profile is not None:
             profile = replace(profile, **{attr: value})
+    if oauth2.issuer and url_placeholders(oauth2.issuer):
+        # The expected `iss` follows the endpoint it names (an operator's staging server).
+        issuer = _render(oauth2.issuer, template_values(provider, integration), "issuer")
+        oauth2 = replace(oauth2, issuer=issuer)
     return oauth2, profile
 
 

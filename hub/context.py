@@ -13,6 +13,7 @@ import requests
 
 from hub.addresses import endpoints_of, setting_values
 from hub.errors import (
+    ConfigurationError,
     Conflict,
     Forbidden,
     HubError,
@@ -121,7 +122,14 @@ class ProviderContext:
 
     def url(self, endpoint: str, path: str = "") -> str:
         """``path`` under the named endpoint's base URL (``settings.endpoints`` applied)."""
-        return self.endpoints[endpoint] + path
+        base = self.endpoints.get(endpoint)
+        if base is None:
+            known = endpoint in self.provider.endpoints
+            raise ConfigurationError(
+                f"{self.integration.name} has no address for {self.name}'s {endpoint!r} endpoint"
+                + (": fill in its settings" if known else "")
+            )
+        return base + path
 
     def request(
         self,

@@ -91,3 +91,35 @@ def test_the_command_line_names_a_bad_override(tmp_path):
     )
     assert result.returncode == 2
     assert "HUB_CUSTOM_ENDPOINTS: Custom API has no endpoint 'api'" in result.stderr
+
+
+def test_the_expected_issuer_follows_the_endpoint_it_names(make_app):
+    """Google's `iss` is its accounts endpoint: an operator's staging server is expected to send
+    its own, and Google's is then refused."""
+    from hub.addresses import effective_oauth2
+    from hub.models import Integration
+
+    staging = "https://accounts.staging.example.org"
+    for settings, expected in (
+        ({}, "https://accounts.google.com"),
+        ({"accounts": staging}, staging),
+    ):
+        app = make_app(GOOGLE_ENDPOINTS=settings)
+        google = app.extensions["hub"].registry.provider("google")
+        with app.app_context():
+            oauth2, _ = effective_oauth2(google, Integration(provider="google", settings={}))
+        assert oauth2.issuer == expected
+
+
+def test_a_server_address_not_given_yet_makes_no_origin(make_app):
+    """PowerFolder's endpoints hang off serverUrl: before it is given they are unknown, never
+    the text 'None' (whose origin would be '://')."""
+    from hub.addresses import declared_oauth_origins, endpoints_of
+    from hub.models import Integration
+
+    app = make_app()
+    powerfolder = app.extensions["hub"].registry.provider("powerfolder")
+    unsaved = Integration(provider="powerfolder", auth_type="oauth2", settings={})
+    with app.app_context():
+        assert "server" not in endpoints_of(powerfolder, unsaved)
+        assert declared_oauth_origins(powerfolder, unsaved) == frozenset()

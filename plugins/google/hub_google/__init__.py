@@ -86,9 +86,9 @@ def hub_register_providers() -> list[Provider]:
                 # Under the revoke endpoint, so an integration's override of it takes effect.
                 revoke_url="{endpoints.revoke}/revoke",
                 revoke_method="POST",
-                # Literal: the core compares ``iss`` with this value as written (it renders no
-                # template here), and it names Google's authorization server, not an address.
-                issuer="https://accounts.google.com",
+                # Google's `iss` is its accounts origin; a moved accounts endpoint (a staging
+                # server) is expected to send its own.
+                issuer="{endpoints.accounts}",
                 default_token_lifetime=3599,
                 reauth_hint=REAUTH_HINT,
             ),

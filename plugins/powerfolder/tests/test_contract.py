@@ -10,15 +10,12 @@ the recorded listings announce, so the kit can compare the streamed length with 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from hub import contract
 from hub.contract import ErrorCase, ProviderContract
 from hub_powerfolder import webdav
 
@@ -79,37 +76,6 @@ def ranged(body: bytes) -> Callable[[Any, Any], bytes]:
     return answer
 
 
-def kit_refusal_closes() -> bool:
-    """Whether the kit's 401 (``hub.contract._refuse``) can be closed like a real response.
-
-    Its ``requests.Response`` has a body but no ``raw``, so ``close()`` raises
-    ``AttributeError`` on a request made with ``stream=True`` (every ``PROPFIND`` here: the
-    plugin bounds what it reads) when ``ProviderContext.request`` closes the 401 before it
-    refreshes; the hub then answers ``500``.
-    """
-    sent = requests.Request(
-        "PROPFIND", ROOT, headers={"Authorization": f"Bearer {contract.OLD_TOKEN}"}
-    ).prepare()
-    refusal = contract._refuse(contract.OLD_TOKEN)(sent)
-    try:
-        refusal.close()
-    except AttributeError:
-        return False
-    return True
-
-
-def closable(matcher: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """The kit's matcher, its answers given the body as ``raw`` so that they close."""
-
-    def match(request: Any) -> Any:
-        response = matcher(request)
-        if response is not None and response.raw is None:
-            response.raw = io.BytesIO(response.content or b"")
-        return response
-
-    return match
-
-
 class TestPowerFolderContract(ProviderContract):
     """The contract over the recorded PowerFolder tree, connected with a bearer token."""
 
@@ -119,14 +85,6 @@ class TestPowerFolderContract(ProviderContract):
     known_scopes = frozenset()
     supports_range = True
     breadcrumbs = True
-
-    @pytest.fixture(autouse=True)
-    def _closable_kit_refusals(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Work around the kit's unclosable 401 (see :func:`kit_refusal_closes`) while it has
-        it, so the refresh test checks the refresh and not the mock; inert once fixed."""
-        if not kit_refusal_closes():
-            original = contract._refuse
-            monkeypatch.setattr(contract, "_refuse", lambda token: closable(original(token)))
 
     @pytest.fixture
     def contract_auth_type(self) -> str:
