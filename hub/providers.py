@@ -252,9 +252,12 @@ class Provider:
     services: tuple[Service, ...] = ()
     settings: tuple[Setting, ...] = ()
     docs_url: str | None = None
+    # What a user needs to know to authenticate one way, by auth type: where to create a token
+    # and which scopes to tick. Shown on the integration form and where credentials are entered.
+    auth_help: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _freeze(self, "endpoints")
+        _freeze(self, "endpoints", "auth_help")
 
     def service(self, name: str) -> Service | None:
         """The service called ``name``, or ``None``."""
@@ -334,6 +337,11 @@ def validate_provider(declaration: object) -> Provider:
             fail("endpoints", f"endpoint name {endpoint!r} must match [a-z][a-z0-9_-]*")
         _check_url(url, f"endpoints.{endpoint}", setting_names, p, fail)
     known = setting_names | {f"endpoints.{e}" for e in p.endpoints}
+    for kind, text in p.auth_help.items():
+        if kind not in p.auth_types:
+            fail("auth_help", f"{kind!r} is not one of the provider's auth_types")
+        if not isinstance(text, str) or not text.strip() or len(text) > 1000:
+            fail(f"auth_help.{kind}", "must be a sentence of at most 1000 characters")
     if p.api_endpoint is not None and p.api_endpoint not in p.endpoints:
         fail("api_endpoint", f"{p.api_endpoint!r} is not one of the declared endpoints")
     if "oauth2" in p.auth_types:

@@ -75,6 +75,7 @@ def hub_register_providers() -> list[Provider]:
             ),
             endpoints={"api": API},
             api_endpoint="api",
+            auth_help={"bearer": "Create a token at files.example.org/tokens with files:read."},
             settings=(
                 # Plugin code could build a host from this: it is declared a destination.
                 Setting("region", "Region", default="eu", destination=True),

@@ -228,3 +228,17 @@ def test_declared_mappings_cannot_be_changed_afterwards():
     declared = provider()
     with pytest.raises(TypeError):
         declared.endpoints["api"] = "https://evil.example"
+
+
+def test_help_for_an_auth_type_the_provider_lacks_is_refused():
+    message = refused(provider(auth_help={"basic": "Use your password."}), "auth_help")
+    assert "'basic' is not one of the provider's auth_types" in message
+
+
+def test_empty_auth_help_is_refused():
+    refused(provider(auth_help={"bearer": "  "}), "auth_help.bearer")
+
+
+def test_auth_help_is_shown_by_auth_type():
+    declared = validate_provider(provider(auth_help={"bearer": "Create a token in Settings."}))
+    assert declared.auth_help["bearer"] == "Create a token in Settings."

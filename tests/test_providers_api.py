@@ -100,3 +100,11 @@ def test_stored_credentials_can_be_removed(as_admin):
     assert as_admin.delete("/api/providers/google/credentials").status_code == 204
     assert as_admin.get("/api/providers/google/credentials").json["source"] == "none"
     assert as_admin.delete("/api/providers/google/credentials").status_code == 404
+
+
+def test_a_provider_says_how_to_get_each_kind_of_credential(login, alice):
+    infomaniak = login("alice").get("/api/providers/infomaniak").json
+    assert infomaniak["authTypes"][0] == "bearer"
+    assert "workspace:mail" in infomaniak["authHelp"]["bearer"]
+    google = login("alice").get("/api/providers/google").json
+    assert google["authHelp"] == {}

@@ -246,6 +246,20 @@ def test_the_form_follows_the_provider_declaration(web_app, alice_web):
     assert "${user.email}" in page or "${" in page  # the header variables are listed
 
 
+def test_the_form_tells_how_to_get_each_kind_of_credential(alice_web):
+    page = text(alice_web.get("/integrations/new?provider=testfiles"))
+    assert (
+        '<p class="hint" data-for-auth="bearer">'
+        "Create a token at files.example.org/tokens with files:read.</p>"
+    ) in page
+
+
+def test_the_credentials_page_repeats_where_to_get_the_token(alice_web):
+    ref = create(alice_web)
+    page = text(alice_web.get(f"/integrations/{ref}/credentials"))
+    assert "Create a token at files.example.org/tokens with files:read." in page
+
+
 def test_custom_provider_errors_are_shown_next_to_their_fields(alice_web):
     response = post(
         alice_web,

@@ -101,6 +101,7 @@ def describe(provider: Provider) -> dict[str, Any]:
         "description": provider.description,
         "plugin": plugin,
         "authTypes": list(provider.auth_types),
+        "authHelp": dict(provider.auth_help),
         "services": [
             {
                 "name": s.name,

@@ -194,6 +194,12 @@ def credentials(user: User, ref: str) -> str | Response | tuple[str, int]:
             return done(f"{integration.name} is connected.", "web.connections")
     fields = [(name, *CREDENTIAL_LABELS[name]) for name in names]
     status = 400 if errors else 200
+    provider = current_app.extensions["hub"].registry.provider(integration.provider)
+    auth_help = provider.auth_help.get(integration.auth_type) if provider else None
     return render_page(
-        "credentials.html", integration=integration, fields=fields, errors=errors
+        "credentials.html",
+        integration=integration,
+        fields=fields,
+        errors=errors,
+        auth_help=auth_help,
     ), status

@@ -45,6 +45,18 @@ def hub_register_providers() -> list[Provider]:
             # (the default authType of a new integration); OAuth2 for those whose application
             # Infomaniak grants the drive and workspace:mail scopes.
             auth_types=("bearer", "oauth2"),
+            auth_help={
+                "bearer": (
+                    f"Create a personal API token at {TOKEN_PAGE} (Manager → API tokens) with "
+                    f"the scopes {', '.join(DEFAULT_SCOPES)} ticked, and paste it here. It "
+                    "reaches kDrive and Mail."
+                ),
+                "oauth2": (
+                    "Only for an OAuth application that Infomaniak grants the scopes "
+                    f"{', '.join(DEFAULT_SCOPES)}: applications created in the Manager may get "
+                    "identity-only tokens, which kDrive and Mail refuse. Prefer a personal token."
+                ),
+            },
             icon=Icon.from_package(__name__, "icon.svg"),
             oauth2=OAuth2Settings(
                 authorize_url=f"{LOGIN}/authorize",

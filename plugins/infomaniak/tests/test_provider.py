@@ -196,3 +196,10 @@ def test_icon_is_an_svg_document(provider):
 
 def test_icon_is_safe_to_serve(provider):
     assert_safe_icon(provider.icon)
+
+
+def test_the_token_form_says_which_scopes_to_tick(provider):
+    help_text = provider.auth_help["bearer"]
+    assert "user_info, drive, workspace:mail" in help_text
+    assert "manager.infomaniak.com" in help_text
+    assert "identity-only" in provider.auth_help["oauth2"]
