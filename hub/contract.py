@@ -30,12 +30,13 @@ error answers become the hub's errors; and a ``401`` refreshes the token and ret
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
 
@@ -48,6 +49,7 @@ from hub.testing import assert_safe_icon
 OLD_TOKEN = "contract-old-access-token"
 NEW_TOKEN = "contract-new-access-token"
 REFRESH_TOKEN = "contract-refresh-token"
+_integrations = itertools.count(1)
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token
 
 
@@ -55,11 +57,13 @@ SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope
 class ErrorCase:
     """A provider's error answer and the hub error it must become.
 
-    The answer is installed over the recorded API for ``method`` and ``url`` (a string, or a
-    compiled pattern for ``requests-mock``); then the service's top level is opened (or, with
-    ``item``, the download of that item id) and the hub must answer the error ``code``
-    (``not_found``, ``forbidden``, ``rate_limited``, ``reauth_required``, ``upstream_failed``,
-    ...).
+    The answer is given to ``method`` ``url`` (a string: that URL, its query parameters a subset
+    of the request's; or a compiled pattern searched in the whole URL) on a fresh connection,
+    over the recorded API; then the service's top level is opened — or the folder ``parent``,
+    or, with ``item``, the download of that item id, with ``request_headers`` (a ``Range``) —
+    and the hub must answer the error ``code`` (``not_found``, ``forbidden``, ``rate_limited``,
+    ``reauth_required``, ``upstream_failed``, ``range_not_satisfiable``, ...). The answer is
+    removed after the case.
     """
 
     method: str
@@ -70,15 +74,44 @@ class ErrorCase:
     text: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     service: str | None = None  # default: the contract's first browsable service
-    item: str | None = None  # a file id: download it instead of opening the top level
+    parent: str | None = None  # a folder id: open it instead of the top level
+    item: str | None = None  # a file id: download it instead of opening a folder
+    request_headers: Mapping[str, str] = field(default_factory=dict)
 
-    def install(self, requests_mock: Any) -> None:
-        answer: dict[str, Any] = {"status_code": self.status, "headers": dict(self.headers)}
-        if self.json is not None:
-            answer["json"] = self.json
-        else:
-            answer["text"] = self.text or ""
-        requests_mock.register_uri(self.method, self.url, **answer)
+    def matches(self, request: Any) -> bool:
+        """Whether ``request`` is the one this case answers."""
+        if request.method.upper() != self.method.upper():
+            return False
+        if isinstance(self.url, re.Pattern):
+            return self.url.search(request.url) is not None
+        wanted, sent = urlsplit(self.url), urlsplit(request.url)
+        if (wanted.scheme, wanted.netloc.lower(), unquote(wanted.path)) != (
+            sent.scheme,
+            sent.netloc.lower(),
+            unquote(sent.path),
+        ):
+            return False
+        given = parse_qs(sent.query, keep_blank_values=True)
+        return all(given.get(k) == v for k, v in parse_qs(wanted.query).items())
+
+    def install(self, requests_mock: Any) -> Callable[[], None]:
+        """Answer the matching request with this error; returns what removes the answer."""
+        from requests_mock import create_response
+
+        active = [True]
+
+        def matcher(request: Any) -> Any:
+            if not active[0] or not self.matches(request):
+                return None
+            answer: dict[str, Any] = {"status_code": self.status, "headers": dict(self.headers)}
+            if self.json is not None:
+                answer["json"] = self.json
+            else:
+                answer["text"] = self.text or ""
+            return create_response(request, **answer)
+
+        requests_mock.add_matcher(matcher)
+        return lambda: active.__setitem__(0, False)
 
 
 @dataclass
@@ -89,6 +122,7 @@ class Folder:
     name: str | None
     trail: list[dict[str, str]] | None  # its breadcrumbs, when it was opened
     items: list[dict[str, Any]] = field(default_factory=list)
+    pages: int = 0
 
 
 class ProviderContract:
@@ -107,6 +141,8 @@ class ProviderContract:
     supports_range: ClassVar[bool] = True
     #: Whether pages carry breadcrumbs below the top level.
     breadcrumbs: ClassVar[bool] = True
+    #: Whether the provider pages (then the recorded tree must have a folder of two pages).
+    paged: ClassVar[bool] = True
     #: Bounds of the walk.
     max_folders: ClassVar[int] = 25
     max_pages: ClassVar[int] = 50
@@ -118,6 +154,11 @@ class ProviderContract:
     @pytest.fixture
     def hub_plugins(self) -> list[Any] | None:
         return [self.plugin] if self.plugin else None
+
+    @pytest.fixture(autouse=True)
+    def _contract_clock(self, hub_clock: Any) -> Any:
+        """Waits between retries (the hub's and a plugin's ``ctx.sleep``) never sleep."""
+        return hub_clock
 
     @pytest.fixture
     def contract_api(self, requests_mock: Any) -> None:
@@ -203,6 +244,19 @@ class ProviderContract:
                     f"{name.strip()} = {module.strip()}: add it to setup.cfg and pip install it"
                 )
 
+    def test_the_hub_under_test_loads_only_this_plugin(self, hub_app: Any) -> None:
+        if not self.plugin:
+            pytest.skip("no plugin named: the hub loads every installed one")
+        name = self.plugin.partition("=")[0].strip()
+        loaded = sorted(
+            p.name for p in hub_app.extensions["hub"].registry.listing() if not p.builtin
+        )
+        if loaded != [name]:
+            pytest.fail(
+                f"the hub under test loaded {', '.join(loaded) or 'no plugin'}, not only {name}: "
+                "does a conftest.py hub_app ignore hub_plugins? build it with hub_make_app"
+            )
+
     def test_the_oauth_settings_are_coherent(
         self, hub_app: Any, contract_provider: Provider, contract_integration: dict[str, Any]
     ) -> None:
@@ -232,10 +286,17 @@ class ProviderContract:
     def test_every_service_pages_to_the_end_with_stable_cursors(
         self, hub_client: Any, contract_connected: int, contract_provider: Provider
     ) -> None:
+        paged = False
         for service in self._services(contract_provider):
             folders = list(self._walk(hub_client, contract_connected, service))
             if not folders[0].items:
                 pytest.fail(f"the recorded top level of {service} is empty: record a few items")
+            paged = paged or any(folder.pages > 1 for folder in folders)
+        if self.paged and not paged:
+            pytest.fail(
+                "no folder of the recorded tree has a second page: record one (or lower "
+                "page_size), or set paged = False for a provider that never pages"
+            )
 
     def test_breadcrumbs_end_with_the_folder_and_extend_its_parents(
         self, hub_client: Any, contract_connected: int, contract_provider: Provider
@@ -316,9 +377,12 @@ class ProviderContract:
     def test_error_answers_become_the_hubs_errors(
         self,
         hub_client: Any,
-        contract_connected: int,
         contract_provider: Provider,
         contract_errors: list[ErrorCase],
+        contract_integration: dict[str, Any],
+        contract_auth_type: str,
+        contract_credentials: dict[str, Any],
+        contract_api: None,
         requests_mock: Any,
     ) -> None:
         if not contract_errors:
@@ -327,21 +391,25 @@ class ProviderContract:
                 "forbidden, rate limited, ...) and the hub errors they must become"
             )
         for case in contract_errors:
-            case.install(requests_mock)
+            # A fresh connection each: a case that ends a grant leaves the next ones alone.
+            ref = self._connect(
+                hub_client, contract_integration, contract_auth_type, contract_credentials
+            )
+            remove = case.install(requests_mock)
             service = case.service or self._services(contract_provider)[0]
             url = (
-                self._download_url(contract_connected, service, case.item)
+                self._download_url(ref, service, case.item)
                 if case.item is not None
-                else self._items_url(contract_connected, service, None, None)
+                else self._items_url(ref, service, case.parent, None)
             )
-            answer = hub_client.get(url)
+            answer = hub_client.get(url, headers=dict(case.request_headers))
+            remove()
             got = (answer.get_json(silent=True) or {}).get("error", {}).get("code")
             if got != case.code:
                 pytest.fail(
                     f"{case.status} from {case.method} {_pattern(case.url)} became "
                     f"{answer.status_code} {got or _error_text(answer)}, not {case.code}"
                 )
-            requests_mock.reset_mock()
 
     def test_a_refused_token_is_refreshed_and_the_call_retried(
         self,
@@ -397,7 +465,11 @@ class ProviderContract:
     def _connect(
         self, client: Any, integration: dict[str, Any], auth_type: str, credentials: dict[str, Any]
     ) -> int:
-        body = {"name": "Contract", "provider": self.provider, "authType": auth_type}
+        body = {
+            "name": f"Contract {next(_integrations)}",
+            "provider": self.provider,
+            "authType": auth_type,
+        }
         if auth_type == "oauth2":
             # The integration's own client: a self-hosted server accepts no other.
             body |= {"clientId": "contract-client", "clientSecret": "contract-secret"}
@@ -420,8 +492,6 @@ class ProviderContract:
         return f"/api/integrations/{ref}/services/{service}/items?{urlencode(query)}"
 
     def _download_url(self, ref: int, service: str, item: str) -> str:
-        from urllib.parse import quote
-
         return f"/api/integrations/{ref}/services/{service}/items/{quote(item, safe='')}/download"
 
     def _walk(self, client: Any, ref: int, service: str) -> Iterator[Folder]:
@@ -443,8 +513,12 @@ class ProviderContract:
         cursors: list[str] = []
         ids: set[str] = set()
         cursor = None
+        repeated: list[str] | None = None
         for number in range(1, self.max_pages + 1):
             page = self._page(client, ref, service, parent, cursor, where)
+            folder.pages = number
+            if number == 2 and repeated != [i["id"] for i in page["items"]]:
+                pytest.fail(f"the same cursor gave two different pages of {where}")
             if number == 1:
                 folder.trail = page.get("path") or []
             elif page.get("path") and page["path"] != folder.trail:
@@ -460,11 +534,9 @@ class ProviderContract:
                 return folder
             if cursor in cursors:
                 pytest.fail(f"{where} pages in a loop: cursor {cursor!r} came back")
-            if number == 1:
+            if number == 1:  # asked twice: once here, once as the next page
                 again = self._page(client, ref, service, parent, cursor, where)
-                second = self._page(client, ref, service, parent, cursor, where)
-                if [i["id"] for i in again["items"]] != [i["id"] for i in second["items"]]:
-                    pytest.fail(f"the same cursor gave two different pages of {where}")
+                repeated = [i["id"] for i in again["items"]]
             cursors.append(cursor)
         pytest.fail(f"{where} never ends: {self.max_pages} pages and still a next cursor")
 
@@ -496,6 +568,9 @@ class ProviderContract:
                 f"the breadcrumbs of {where} end with {last.get('id')!r}, "
                 f"not with the folder opened ({folder.id!r})"
             )
+        reached = [i for f in seen.values() for i in f.items if i["id"] == folder.id]
+        if reached and all(i.get("shortcut") for i in reached):
+            return  # reached through a link: its trail says where it lives, not how it was found
         if last.get("name") != folder.name:
             pytest.fail(
                 f"the breadcrumbs of {where} name it {last.get('name')!r}, "

@@ -3,6 +3,7 @@
 Installed with the core and registered through the ``pytest11`` entry point, so a plugin's
 tests use these fixtures with no ``conftest.py`` boilerplate. Every name starts with ``hub_``:
 
+- ``hub_environ`` — environment variables set after the shell's ``HUB_*`` are cleared;
 - ``hub_settings`` — configuration keys for :func:`hub_make_app` (override it in your
   ``conftest.py``: ``{"ALLOW_PRIVATE_ADDRESSES": True}`` for servers on 127.0.0.1);
 - ``hub_plugins`` — which plugins the app loads: ``None`` (the default) for every installed
@@ -86,6 +87,13 @@ def hub_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def hub_environ() -> dict[str, str]:
+    """Environment variables set for the test after the shell's ``HUB_*`` are cleared (a
+    provider that a plugin switches on by environment, such as ``{"HUB_DEMO": "1"}``)."""
+    return {}
+
+
+@pytest.fixture
 def hub_plugins() -> list[Any] | None:
     """The plugins the test's hub loads besides the built-ins; ``None``: every installed one."""
     return None
@@ -97,13 +105,17 @@ def hub_make_app(
     monkeypatch: pytest.MonkeyPatch,
     hub_settings: dict[str, Any],
     hub_plugins: list[Any] | None,
+    hub_environ: dict[str, str],
 ) -> Callable[..., Any]:
     """``hub_make_app(**settings)``: a new hub on its own temporary SQLite database, with
-    :func:`hub_settings` and then ``settings`` applied, loading :func:`hub_plugins`."""
+    :func:`hub_settings` and then ``settings`` applied, loading :func:`hub_plugins`, with
+    :func:`hub_environ` in the environment."""
     from hub import plugins as plugin_module
     from hub.testing import isolate, make_hub_app
 
     isolate(monkeypatch)
+    for name, value in hub_environ.items():
+        monkeypatch.setenv(name, value)
     if hub_plugins is not None:
         points = [_entry_point(plugin, index) for index, plugin in enumerate(hub_plugins)]
         monkeypatch.setattr(plugin_module, "_discover", lambda: points)
@@ -167,6 +179,7 @@ def iter_fixture_names() -> Iterator[str]:
     """The fixtures this plugin provides (documentation checks list them)."""
     yield from (
         "hub_settings",
+        "hub_environ",
         "hub_plugins",
         "hub_make_app",
         "hub_app",

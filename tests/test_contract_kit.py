@@ -131,6 +131,11 @@ class TestKitContract(ProviderContract):
             ErrorCase("GET", listing("root"), 404, "not_found", json={{"error": "no"}}),
             ErrorCase("GET", listing("root"), 403, "forbidden", json={{"error": "no"}}),
             ErrorCase("GET", listing("root"), 429, "rate_limited", headers={{"Retry-After": "60"}}),
+            ErrorCase("GET", listing("docs"), 404, "not_found", json={{}}, parent="docs"),
+            ErrorCase(
+                "GET", API + "/content/a.txt", 416, "range_not_satisfiable", item="a.txt",
+                headers={{"Content-Range": "bytes */5"}}, request_headers={{"Range": "bytes=9-"}},
+            ),
         ]
 """
 
@@ -153,7 +158,7 @@ def failures(result) -> str:
 def test_a_provider_keeping_the_contract_passes_it(pytester):
     result = run_contract(pytester)
 
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
 
 
 @pytest.mark.slow

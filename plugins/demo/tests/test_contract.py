@@ -107,11 +107,13 @@ class RevokedGrant(ErrorCase):
     revoke: Callable[[], None] = lambda: None
     token_url: str = ""
 
-    def install(self, requests_mock: Any) -> None:
-        """Revoke every grant on the server and let the calls through to it."""
+    def install(self, requests_mock: Any) -> Callable[[], None]:
+        """Revoke every grant on the server and let the calls through to it. Nothing to undo
+        that a later case could see: this case comes last."""
         self.revoke()
         requests_mock.register_uri(self.method, self.url, real_http=True)
         requests_mock.register_uri("POST", self.token_url, real_http=True)
+        return lambda: None
 
 
 class TestDemoContract(ProviderContract):
@@ -136,12 +138,10 @@ class TestDemoContract(ProviderContract):
         }
 
     @pytest.fixture
-    def hub_app(self, hub_make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> Any:
-        """A hub with the demo provider switched on. ``HUB_DEMO`` is read from the environment
-        when the plugin registers its provider, so it is set after ``hub_make_app`` cleared the
-        ``HUB_*`` variables and before the hub is made."""
-        monkeypatch.setenv("HUB_DEMO", "1")
-        return hub_make_app()
+    def hub_environ(self) -> dict[str, str]:
+        """The demo provider switched on: ``HUB_DEMO`` is read from the environment when the
+        plugin registers its provider."""
+        return {"HUB_DEMO": "1"}
 
     @pytest.fixture
     def contract_integration(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from hub.contract import ErrorCase, Folder, ProviderContract
+from hub.contract import ErrorCase, ProviderContract
 
 # The conftest's values (test modules import no conftest under --import-mode=importlib).
 RECORDED = Path(__file__).parent / "recorded"
@@ -63,9 +63,14 @@ class RefusedGrant(ErrorCase):
     """A ``401`` from Drive when the token cannot be refreshed: Google also refuses the refresh
     token (``invalid_grant``, recorded), as it does once the user removed the hub's access."""
 
-    def install(self, requests_mock: Any) -> None:
-        super().install(requests_mock)
-        requests_mock.post(TOKEN_URL, status_code=400, json=recorded("invalid_grant"))
+    def install(self, requests_mock: Any) -> Callable[[], None]:
+        refusals = [
+            super().install(requests_mock),
+            ErrorCase("POST", TOKEN_URL, 400, "", json=recorded("invalid_grant")).install(
+                requests_mock
+            ),
+        ]
+        return lambda: [remove() for remove in refusals] and None
 
 
 def drive_of(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,19 +188,3 @@ class TestGoogleContract(ProviderContract):
             # Last: a refused grant leaves the connection needing re-authorization.
             RefusedGrant("GET", drives, 401, "reauth_required", json=recorded("error_auth")),
         ]
-
-    def _check_trail(self, service: str, folder: Folder, seen: Mapping[str | None, Folder]) -> None:
-        """The kit's breadcrumb check, except for a folder reached only through a shortcut.
-
-        Drive's breadcrumbs say where a folder *is* (walking its ``parents`` up); a shortcut
-        lists its target under the shortcut's parent, and the hub's API (a ``parent`` id, no
-        navigation state) cannot tell how the folder was reached. So the trail of a shortcut's
-        target does not extend the shortcut's parent's: here it must still end with the folder.
-        """
-        reached = [item for f in seen.values() for item in f.items if item["id"] == folder.id]
-        if reached and all(item.get("shortcut") for item in reached):
-            trail = folder.trail or []
-            if not trail or trail[-1].get("id") != folder.id:
-                pytest.fail(f"the breadcrumbs of the shortcut's target {folder.name!r}: {trail}")
-            return
-        super()._check_trail(service, folder, seen)
