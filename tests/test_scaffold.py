@@ -112,7 +112,7 @@ def test_the_new_plugin_installs_passes_its_tests_and_a_hub_browses_it(tmp_path)
     )  # fmt: skip
 
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "12 passed" in tests.stdout
+    assert " passed" in tests.stdout and "failed" not in tests.stdout
     row = next(line for line in listed.stdout.splitlines() if line.startswith("acme_files "))
     assert row.split()[1:4] == ["hub-acme-files", "0.1.0", "ok"], listed.stdout + listed.stderr
     assert "browsed: ['hello.txt']" in browsed.stdout, browsed.stdout + browsed.stderr
