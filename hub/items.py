@@ -100,3 +100,18 @@ def _rfc3339(value: dt.datetime | str | None) -> str | None:
     if value.tzinfo is not None:
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.isoformat(timespec="seconds") + "Z"
+
+
+def utc_time(value: Any) -> dt.datetime | None:
+    """A provider's ISO 8601 / RFC 3339 time (``2024-05-01T09:30:00.000Z``, with any offset) as
+    an aware UTC datetime for ``Item.modified_at``; a time without an offset is taken as UTC, and
+    anything else (missing, not a string, not a time) is ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)

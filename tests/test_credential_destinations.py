@@ -515,31 +515,37 @@ def test_a_stored_forbidden_api_key_header_is_never_sent(app, mallory, mallory_s
 # -- a client secret never travels in a URL (RFC 6749 §2.3.1) ---------------------------------
 
 
-@pytest.mark.parametrize("token_auth", ["form", "query", "json"])
-def test_a_client_secret_is_never_written_into_a_url(mallory, upstream, token_auth):
-    """A provider refreshing with GET (PowerFolder's older servers) or a token endpoint that
-    identifies clients in the query: the server's access log, and every proxy in between, would
-    keep a secret sent in the request line. What reached the server says it never was."""
-    secret = "integration-own-client-secret"
+def connect_own_client(client, upstream: Upstream, secret: str, settings: dict) -> int:
+    """An OAuth2 integration with its own client whose every address is ``upstream``, connected
+    through the real callback; its id."""
     upstream.answer("token", json={**token_answer(), "refresh_token": "refresh-1"})
-    ref = mallory.post(
+    ref = client.post(
         "/api/integrations",
         json={
-            "name": "Old server",
+            "name": "Own client",
             "authType": "oauth2",
             "authUri": upstream.base + "/authorize",
             "tokenUri": upstream.base + "/token",
             "apiBaseUri": upstream.base + "/api",
             "clientId": "own-client",
             "clientSecret": secret,
-            "settings": {"tokenAuth": token_auth, "refreshMethod": "GET"},
+            "settings": settings,
         },
     ).json["id"]
-    state = query_of(mallory.get(f"/api/integrations/{ref}/connect").headers["Location"])["state"]
-    assert (
-        mallory.get("/oauth2/callback", query_string={"state": state, "code": "c"}).status_code
-        == 303
-    )
+    state = query_of(client.get(f"/api/integrations/{ref}/connect").headers["Location"])["state"]
+    answer = client.get("/oauth2/callback", query_string={"state": state, "code": "c"})
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    return ref
+
+
+@pytest.mark.parametrize("token_auth", ["form", "query", "json"])
+def test_a_client_secret_is_never_written_into_a_url(mallory, upstream, token_auth):
+    """A provider refreshing with GET (PowerFolder's older servers) or a token endpoint that
+    identifies clients in the query: the server's access log, and every proxy in between, would
+    keep a secret sent in the request line. What reached the server says it never was."""
+    secret = "integration-own-client-secret"
+    settings = {"tokenAuth": token_auth, "refreshMethod": "GET"}
+    ref = connect_own_client(mallory, upstream, secret, settings)
 
     refreshed = mallory.post(f"/api/integrations/{ref}/connection/refresh")
 
@@ -556,23 +562,9 @@ def test_a_client_secret_is_never_written_into_a_url(mallory, upstream, token_au
 def test_revocation_presents_the_token_as_the_provider_declares(mallory, upstream, revoke_auth):
     """RFC 7009 puts the token in a form body beside the client's credentials; a bearer
     revocation (Dropbox's POST /2/auth/token/revoke) sends the token alone, as its bearer."""
-    upstream.answer("token", json={**token_answer(), "refresh_token": "refresh-1"})
     upstream.answer("revoke", json=None, body=b"null")
-    ref = mallory.post(
-        "/api/integrations",
-        json={
-            "name": "Revocable",
-            "authType": "oauth2",
-            "authUri": upstream.base + "/authorize",
-            "tokenUri": upstream.base + "/token",
-            "apiBaseUri": upstream.base + "/api",
-            "clientId": "own-client",
-            "clientSecret": "own-secret",
-            "settings": {"revokeUri": upstream.base + "/revoke", "revokeAuth": revoke_auth},
-        },
-    ).json["id"]
-    state = query_of(mallory.get(f"/api/integrations/{ref}/connect").headers["Location"])["state"]
-    mallory.get("/oauth2/callback", query_string={"state": state, "code": "c"})
+    settings = {"revokeUri": upstream.base + "/revoke", "revokeAuth": revoke_auth}
+    ref = connect_own_client(mallory, upstream, "own-secret", settings)
 
     assert mallory.delete(f"/api/integrations/{ref}/connection").status_code == 204
 

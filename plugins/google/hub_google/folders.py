@@ -8,13 +8,12 @@ to a folder opens that folder and one to a file downloads the file.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
 from hub.context import ProviderContext
 from hub.errors import HubError, ReauthRequired, UpstreamFailed, ValidationError
-from hub.items import Crumb, Item, Page
+from hub.items import Crumb, Item, Page, utc_time
 from hub_google import api
 from hub_google.exports import FOLDER, SHORTCUT, formats_of
 
@@ -118,7 +117,7 @@ def item_of(entry: dict[str, Any]) -> Item:
         kind="folder" if mime_type == FOLDER else "file",
         size=size,
         mime_type=mime_type,
-        modified_at=_time(entry.get("modifiedTime")),
+        modified_at=utc_time(entry.get("modifiedTime")),
         extras=extras,
     )
 
@@ -190,16 +189,3 @@ def _size(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-def _time(value: Any) -> dt.datetime | None:
-    """An RFC 3339 time (``2024-05-01T09:30:00.000Z``) as an aware UTC datetime."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)

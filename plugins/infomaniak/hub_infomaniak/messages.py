@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from hub.context import ProviderContext
 from hub.errors import UpstreamFailed, ValidationError
-from hub.items import Item
+from hub.items import Item, utc_time
 from hub_infomaniak.eml import MEDIA_TYPE, eml_filename
 from hub_infomaniak.envelope import data_list, get_envelope
 from hub_infomaniak.mail_ids import mail_id
@@ -185,16 +184,6 @@ def message_item(uuid: str, folder_id: str, message: dict) -> Item:
         kind="file",
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         mime_type=MEDIA_TYPE,
-        modified_at=_date(message.get("date")),
+        modified_at=utc_time(message.get("date")),
         extras=extras,
     )
-
-
-def _date(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
