@@ -97,6 +97,13 @@ class OAuth2Settings:
     reauth_hint: str | None = (
         None  # why this provider ends grants, told to users who must reconnect
     )
+    # Token-endpoint ``error`` codes that, besides ``invalid_grant``, ``refresh_token_revoked``
+    # and ``unauthorized_client``, mean the grant is gone (Microsoft's ``interaction_required``).
+    reauth_errors: tuple[str, ...] = ()
+    # ``(error, error_description) -> sentence | None``: why the provider refused a refresh, in
+    # the plugin's own words (by an AADSTS code, say). The description may echo the request:
+    # return a fixed sentence, never the description itself.
+    explain_refusal: Callable[[str, str | None], str | None] | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "authorize_params", "token_params")
@@ -435,6 +442,12 @@ def _validate_oauth2(
         fail("oauth2.revoke_auth", "a DELETE revocation has no body: use 'bearer'")
     if not isinstance(o.scopes, tuple) or not all(isinstance(s, str) and s for s in o.scopes):
         fail("oauth2.scopes", "must be a tuple of non-empty strings")
+    if not isinstance(o.reauth_errors, tuple) or not all(
+        isinstance(e, str) and e for e in o.reauth_errors
+    ):
+        fail("oauth2.reauth_errors", "must be a tuple of error codes")
+    if o.explain_refusal is not None and not callable(o.explain_refusal):
+        fail("oauth2.explain_refusal", "must be callable")
     if o.default_token_lifetime is not None and (
         not isinstance(o.default_token_lifetime, int) or o.default_token_lifetime <= 0
     ):

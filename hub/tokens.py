@@ -175,10 +175,14 @@ def ensure_fresh(
             try:
                 token = refresh(client, refresh_token)
             except TokenError as exc:
-                if exc.error in REAUTH_ERRORS:
-                    outcome = _grant_lost(provider, current, integration, exc.error, actor)
+                explained = _explained(client, exc, refresh_token)
+                if exc.error in REAUTH_ERRORS or exc.error in client.settings.reauth_errors:
+                    outcome = _grant_lost(
+                        provider, current, integration, exc.error, actor, explained
+                    )
                 else:
-                    outcome = _failed(current, f"the provider refused: {error_sentence(exc.error)}")
+                    sentence = explained or error_sentence(exc.error)
+                    outcome = _failed(current, f"the provider refused: {sentence}")
                 _refusal_audit(current, integration, client, refresh_token, exc, actor)
                 event = "hub_connection_refresh_failed"
             except (UpstreamFailed, UpstreamTimeout) as exc:
@@ -229,15 +233,33 @@ def _refusal_audit(
     )
 
 
+def _explained(client: OAuthClient, exc: TokenError, refresh_token: Secret) -> str | None:
+    """The provider's own sentence for a refused refresh (``OAuth2Settings.explain_refusal``),
+    with anything secret taken out; None when it has none or fails."""
+    explain = client.settings.explain_refusal
+    if explain is None:
+        return None
+    try:
+        sentence = explain(exc.error, exc.description)
+    except Exception:  # a plugin's fault: the generic sentence serves
+        log.exception("%s: explain_refusal failed", client.name)
+        return None
+    if not isinstance(sentence, str) or not sentence.strip():
+        return None
+    secret = client.client_secret.reveal() if client.client_secret else None
+    return redact(sentence.strip(), [refresh_token.reveal(), secret], limit=500)
+
+
 def _grant_lost(
     provider: Provider,
     connection: Connection,
     integration: Integration,
     reason: str,
     actor: User | None,
+    explained: str | None = None,
 ) -> ReauthRequired:
     connection.status = "needs_reauth"
-    hint = provider.oauth2.reauth_hint if provider.oauth2 else None
+    hint = explained or (provider.oauth2.reauth_hint if provider.oauth2 else None)
     connection.last_error = f"the provider no longer accepts this connection ({reason})" + (
         f"; {hint}" if hint else ""
     )
@@ -251,7 +273,7 @@ def _grant_lost(
         integration=integration,
         details={"holder": connection.holder, "reason": reason},
     )
-    return _reauth(integration, provider)
+    return _reauth(integration, provider, explained)
 
 
 def _failed(connection: Connection, message: str) -> UpstreamFailed:
@@ -266,8 +288,10 @@ def _failed(connection: Connection, message: str) -> UpstreamFailed:
     return UpstreamFailed(f"refreshing the token failed: {message}")
 
 
-def _reauth(integration: Integration, provider: Provider | None = None) -> ReauthRequired:
-    hint = provider.oauth2.reauth_hint if provider and provider.oauth2 else None
+def _reauth(
+    integration: Integration, provider: Provider | None = None, explained: str | None = None
+) -> ReauthRequired:
+    hint = explained or (provider.oauth2.reauth_hint if provider and provider.oauth2 else None)
     return ReauthRequired(
         f"the connection to {integration.name} must be re-authorised: connect again"
         + (f" ({hint})" if hint else "")
