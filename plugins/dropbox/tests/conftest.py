@@ -1,25 +1,38 @@
-"""Fixtures for the Dropbox plugin's tests. The hub's own fixtures (``hub_app``,
-``hub_client``, ``hub_context``, ``hub_clock``...) come with the hub's pytest plugin."""
+"""Fixtures for the Dropbox plugin's tests: the recorded answers, this plugin loaded alone, and
+Dropbox played by requests-mock (``dropbox_fakes.FakeDropbox``). The hub's own fixtures
+(``hub_app``, ``hub_client``, ``hub_context``, ``hub_clock``...) come with the hub's pytest
+plugin."""
 
 from __future__ import annotations
 
-import json
+import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-RECORDED = Path(__file__).parent / "recorded"
+
+def _load_helper(name: str) -> None:
+    """Make ``tests/<name>.py`` importable by its name: the hub's test run uses pytest's
+    importlib mode, where a plugin's test folder is not on ``sys.path``."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_load_helper("dropbox_fakes")
+
+from dropbox_fakes import FakeDropbox, load  # noqa: E402
 
 
 @pytest.fixture
 def recorded() -> Callable[[str], Any]:
-    """``recorded("root_page1")``: a recorded answer of the provider, by file name."""
-
-    def load(name: str) -> Any:
-        return json.loads((RECORDED / f"{name}.json").read_text())
-
+    """``recorded("root_page1")``: a recorded answer of Dropbox, by file name."""
     return load
 
 
@@ -30,7 +43,6 @@ def hub_plugins() -> list[str]:
 
 
 @pytest.fixture
-def browse(hub_app: Any) -> Callable[..., Any]:
-    """The ``files`` service's browse operation, as the provider declares it."""
-    provider = hub_app.extensions["hub"].registry.provider("dropbox")
-    return next(s for s in provider.services if s.name == "files").browse
+def dropbox(requests_mock: Any) -> FakeDropbox:
+    """Dropbox answering the recorded tree."""
+    return FakeDropbox(requests_mock)

@@ -1,62 +1,87 @@
-"""The hub's provider contract, run against this plugin's recorded answers."""
+"""The hub's provider contract, run against Dropbox's recorded answers (see recorded/README.md).
+
+Dropbox's calls are all ``POST``: the recorded answers are matched by the JSON body of an RPC
+call or the ``Dropbox-API-Arg`` header of a download (:class:`conftest.FakeDropbox`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from dropbox_fakes import API, CONTENT, REPORTS, FakeDropbox
 
 from hub.contract import ErrorCase, ProviderContract
 
-API = "https://api.dropbox.example/v1"
-
-
-def listing(parent: str, cursor: str | None = None) -> re.Pattern[str]:
-    """The listing of ``parent`` (one page), whatever the limit asked."""
-    query = re.escape(f"{API}/list?") + f"(.*&)?parent={re.escape(parent)}(&|$)"
-    if cursor is None:
-        return re.compile(f"^(?!.*cursor=){query}")
-    return re.compile(f"^{query}.*cursor={re.escape(cursor)}")
+LIST = f"{API}/2/files/list_folder"
+DOWNLOAD = f"{CONTENT}/2/files/download"
+PRIMES = "id:a4ayc_80_OEAAAAAAAAAXw"
 
 
 class TestDropboxContract(ProviderContract):
     provider = "dropbox"
     plugin = "dropbox=hub_dropbox"
-    known_scopes = frozenset({"files.read", "files.write"})
+    # The scopes of Dropbox's API spec (the ``scope`` attribute of its routes), those a
+    # reading connector could use.
+    known_scopes = frozenset(
+        {
+            "account_info.read",
+            "account_info.write",
+            "files.metadata.read",
+            "files.metadata.write",
+            "files.content.read",
+            "files.content.write",
+            "sharing.read",
+            "sharing.write",
+            "file_requests.read",
+            "file_requests.write",
+            "contacts.read",
+            "contacts.write",
+            "openid",
+            "email",
+            "profile",
+        }
+    )
+    page_size = 2  # the recorded root is two pages
 
     @pytest.fixture
-    def contract_api(self, requests_mock: Any, recorded: Callable[[str], Any]) -> None:
-        requests_mock.get(listing("root"), json=recorded("root_page1"))
-        requests_mock.get(listing("root", "page-2"), json=recorded("root_page2"))
-        requests_mock.get(listing("reports"), json=recorded("reports"))
-        files = {"notes.txt": b"Meeting notes\n", "q3.csv": b"quarter,total\n3,42\n"}
-        for name, body in files.items():
-            requests_mock.get(f"{API}/content/{name}", content=_ranged(body))
+    def contract_api(self, requests_mock: Any) -> None:
+        FakeDropbox(requests_mock)
 
     @pytest.fixture
     def contract_errors(self, recorded: Callable[[str], Any]) -> list[ErrorCase]:
+        def case(status: int, code: str, name: str, **extra: Any) -> ErrorCase:
+            return ErrorCase("POST", LIST, status, code, json=recorded(name), **extra)
+
         return [
-            ErrorCase("GET", listing("root"), 404, "not_found", json=recorded("error_not_found")),
-            ErrorCase("GET", listing("root"), 403, "forbidden", json=recorded("error_forbidden")),
+            case(409, "not_found", "error_not_found"),
+            case(409, "not_found", "error_not_found", parent=REPORTS),
+            case(409, "forbidden", "error_restricted_content"),
+            case(409, "invalid", "error_malformed_path", parent=REPORTS),
+            case(409, "invalid", "error_not_folder", parent=REPORTS),
+            case(403, "forbidden", "error_no_permission"),
+            case(429, "rate_limited", "error_too_many_requests", headers={"Retry-After": "300"}),
+            case(401, "reauth_required", "error_invalid_access_token"),
+            case(401, "forbidden", "error_missing_scope"),
             ErrorCase(
-                "GET", listing("root"), 429, "rate_limited", json=recorded("error_rate_limited"),
-                headers={"Retry-After": "120"},
+                "POST", DOWNLOAD, 409, "not_found", json=recorded("error_not_found"), item=PRIMES
             ),
-        ]  # fmt: skip
-
-
-def _ranged(body: bytes) -> Callable[[Any, Any], bytes]:
-    """An answer that honours ``Range: bytes=0-0`` as the provider does."""
-
-    def answer(request: Any, context: Any) -> bytes:
-        chunk = body
-        if request.headers.get("Range") == "bytes=0-0":
-            context.status_code = 206
-            context.headers["Content-Range"] = f"bytes 0-0/{len(body)}"
-            chunk = body[:1]
-        context.headers["Content-Length"] = str(len(chunk))
-        return chunk
-
-    return answer
+            ErrorCase(
+                "POST",
+                DOWNLOAD,
+                409,
+                "invalid",
+                json=recorded("error_unsupported_file"),
+                item=PRIMES,
+            ),
+            ErrorCase(
+                "POST",
+                DOWNLOAD,
+                416,
+                "range_not_satisfiable",
+                text="",
+                headers={"Content-Range": "bytes */20"},
+                item=PRIMES,
+                request_headers={"Range": "bytes=100-200"},
+            ),
+        ]
