@@ -41,14 +41,14 @@ def onedrive_browse(
         )
         items = [i for v in values if (i := to_item(v, None)) is not None]
         trail = [Crumb(SHARED, SHARED_NAME)]
-        return Page(items, _cursor(after), trail if cursor is None else [])
+        return Page(items, after, trail if cursor is None else [])
     ref = graph.parse_ref(parent, "parent")
     values, after = graph.get_page(
         ctx, ref.url_path("/children"), cursor=_token(cursor), limit=limit, params=LIST_PARAMS
     )
     items = [i for v in values if (i := to_item(v, ref)) is not None]
     trail = drive_trail(ctx, ref, "") if cursor is None else []
-    return Page(items, _cursor(after), trail)
+    return Page(items, after, trail)
 
 
 def _top(ctx: ProviderContext, cursor: str | None, limit: int) -> Page:
@@ -66,7 +66,7 @@ def _top(ctx: ProviderContext, cursor: str | None, limit: int) -> Page:
         params=LIST_PARAMS,
     )
     items = [i for v in values if (i := to_item(v, None)) is not None]
-    return Page([shared, *items] if first else items, _cursor(after))
+    return Page([shared, *items] if first else items, after)
 
 
 def sharepoint_browse(
@@ -86,7 +86,7 @@ def sharepoint_browse(
             for v in values
             if _usable_site_id(v.get("id"))
         ]
-        return Page(sites, _cursor(after))
+        return Page(sites, after)
     site, sep, rest = parent.partition("|")
     check_path(site, "parent")
     if not sep:
@@ -99,14 +99,14 @@ def sharepoint_browse(
             if isinstance(v.get("id"), str) and ":" not in v["id"]
         ]
         trail = [] if cursor is not None else [_site_crumb(ctx, site)]
-        return Page(libraries, _cursor(after), trail)
+        return Page(libraries, after, trail)
     ref = graph.parse_ref(rest, "parent")
     values, after = graph.get_page(
         ctx, ref.url_path("/children"), cursor=token, limit=limit, params=LIST_PARAMS
     )
     items = [i for v in values if (i := to_item(v, ref, prefix=f"{site}|")) is not None]
     trail = [] if cursor is not None else _library_trail(ctx, site, ref)
-    return Page(items, _cursor(after), trail)
+    return Page(items, after, trail)
 
 
 def to_item(entry: dict[str, Any], parent: Ref | None, prefix: str = "") -> Item | None:
@@ -206,13 +206,5 @@ def _usable_site_id(value: Any) -> bool:
 
 
 def _token(cursor: str | None) -> str | None:
-    """The $skiptoken a hub cursor carries (``t<token>``), or ``None`` for the first page."""
-    if cursor is None or cursor == START:
-        return None
-    if not cursor.startswith("t") or len(cursor) < 2:
-        raise ValidationError("this cursor is not one this hub gave", fields={"cursor": "bad"})
-    return cursor[1:]
-
-
-def _cursor(token: str | None) -> str | None:
-    return None if token is None else "t" + token
+    """The Graph cursor a hub cursor stands for (``None`` for the first page)."""
+    return None if cursor is None or cursor == START else cursor

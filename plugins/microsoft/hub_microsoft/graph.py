@@ -14,9 +14,9 @@ percent-encoded before it goes into a URL. A path-based folder id carries its ow
 one name per segment, no call needed.
 
 **Cursors.** Graph pages with ``@odata.nextLink``, a whole URL. The hub never gets that URL:
-the cursor is only the link's ``$skiptoken`` (checked to be on the Graph origin and the path
-that was listed), and the next request is rebuilt from the listing's own path with that token
-as a parameter, so a client cannot choose where the hub sends the token.
+the cursor is only the link's ``$skiptoken`` (checked to be on the Graph origin and the same
+collection), and the next request is rebuilt from the listing's own path with that token as a
+parameter, so a client cannot choose where the hub sends the token.
 """
 
 from __future__ import annotations
@@ -108,13 +108,12 @@ def get_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a Graph collection at ``path``: its ``value`` and the cursor of the next page.
 
+    :param cursor: ``None`` for the first page, else a cursor :func:`next_cursor` made.
     :raises ValidationError: for a cursor this plugin did not hand out.
     """
     query = {"$top": str(limit), **(params or {})}
     if cursor is not None:
-        if not CURSOR.match(cursor):
-            raise ValidationError("this cursor is not one Microsoft gave", fields={"cursor": "bad"})
-        query["$skiptoken"] = cursor
+        query.update(_paging(cursor))
     url = graph_url(ctx, path)
     data = get_json(ctx, url, params=query)
     values = data.get("value")
@@ -124,10 +123,13 @@ def get_page(
 
 
 def next_cursor(ctx: ProviderContext, listed: str, data: dict[str, Any]) -> str | None:
-    """The ``$skiptoken`` of ``@odata.nextLink``, after checking the link continues ``listed``.
+    """The hub cursor for ``@odata.nextLink``: ``t`` + its ``$skiptoken`` (or ``k`` + its
+    ``$skip``, which some collections use), after checking the link is on the Graph origin and
+    continues the same collection (same last path segment: Graph may spell the path of a
+    drive or item differently in the link than in the request).
 
-    :raises UpstreamFailed: for a link elsewhere (another origin or another collection) or
-        without a ``$skiptoken``: the hub follows no URL an answer chose.
+    :raises UpstreamFailed: for a link elsewhere or without either parameter; the hub never
+        calls a URL an answer chose.
     """
     link = data.get("@odata.nextLink")
     if link is None:
@@ -135,14 +137,29 @@ def next_cursor(ctx: ProviderContext, listed: str, data: dict[str, Any]) -> str 
     if not isinstance(link, str):
         raise UpstreamFailed(f"{ctx.name} answered a nextLink that is not a URL")
     parts, wanted = urlsplit(link), urlsplit(listed)
-    if origin(link) != origin(listed) or unquote(parts.path) != unquote(wanted.path):
+    last = unquote(parts.path).rstrip("/").rsplit("/", 1)[-1].lower()
+    if origin(link) != origin(listed) or last != wanted.path.rstrip("/").rsplit("/", 1)[-1].lower():
         raise UpstreamFailed(
             f"{ctx.name} pointed the next page at another address: the hub does not follow it"
         )
-    tokens = parse_qs(parts.query).get("$skiptoken") or []
-    if len(tokens) != 1 or not CURSOR.match(tokens[0]):
-        raise UpstreamFailed(f"{ctx.name} answered a nextLink without a usable $skiptoken")
-    return tokens[0]
+    query = parse_qs(parts.query)
+    tokens, skips = query.get("$skiptoken") or [], query.get("$skip") or []
+    if len(tokens) == 1 and CURSOR.match(tokens[0]):
+        return "t" + tokens[0]
+    if len(skips) == 1 and skips[0].isdigit() and len(skips[0]) < 10:
+        return "k" + skips[0]
+    raise UpstreamFailed(f"{ctx.name} answered a nextLink without a usable $skiptoken")
+
+
+def _paging(cursor: str) -> dict[str, str]:
+    """The query parameters a cursor of :func:`next_cursor` stands for, checked again: a
+    client may send anything back."""
+    kind, value = cursor[:1], cursor[1:]
+    if kind == "t" and CURSOR.match(value):
+        return {"$skiptoken": value}
+    if kind == "k" and value.isdigit() and len(value) < 10:
+        return {"$skip": value}
+    raise ValidationError("this cursor is not one this hub gave", fields={"cursor": "unknown"})
 
 
 def get_json(ctx: ProviderContext, url: str, **kwargs: Any) -> dict[str, Any]:

@@ -3,23 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-RECORDED = Path(__file__).parent / "recorded"
+from recorded_graph import recorded as load
 
 
 @pytest.fixture
 def recorded() -> Callable[[str], Any]:
-    """``recorded("root_page1")``: a recorded answer of the provider, by file name."""
-
-    def load(name: str) -> Any:
-        return json.loads((RECORDED / f"{name}.json").read_text())
-
+    """``recorded("root_page1")``: a recorded answer of Graph, by file name."""
     return load
 
 
@@ -27,10 +20,3 @@ def recorded() -> Callable[[str], Any]:
 def hub_plugins() -> list[str]:
     """The hub under test loads this plugin only (besides the built-ins)."""
     return ["microsoft=hub_microsoft"]
-
-
-@pytest.fixture
-def browse(hub_app: Any) -> Callable[..., Any]:
-    """The ``files`` service's browse operation, as the provider declares it."""
-    provider = hub_app.extensions["hub"].registry.provider("microsoft")
-    return next(s for s in provider.services if s.name == "files").browse

@@ -1,4 +1,4 @@
-"""The hub's provider contract, run against this plugin's recorded answers."""
+"""The hub's provider contract, run against Graph's recorded answers (``recorded_graph``)."""
 
 from __future__ import annotations
 
@@ -7,56 +7,72 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from recorded_graph import DRIVE, GRAPH, at, install, q
 
 from hub.contract import ErrorCase, ProviderContract
 
-API = "https://api.microsoft.example/v1"
+ROOT = at("/me/drive/root/children")
+NOTES = f"{DRIVE}:01BYE5RZ2JDIXXVHMHRFBKQVIQF6KMUDZS"
+NOTES_PATH = f"/drives/{q(DRIVE)}/items/01BYE5RZ2JDIXXVHMHRFBKQVIQF6KMUDZS"
 
-
-def listing(parent: str, cursor: str | None = None) -> re.Pattern[str]:
-    """The listing of ``parent`` (one page), whatever the limit asked."""
-    query = re.escape(f"{API}/list?") + f"(.*&)?parent={re.escape(parent)}(&|$)"
-    if cursor is None:
-        return re.compile(f"^(?!.*cursor=){query}")
-    return re.compile(f"^{query}.*cursor={re.escape(cursor)}")
+# Graph's delegated permissions (learn.microsoft.com/graph/permissions-reference) this plugin
+# may ask for, and the OpenID scopes of the identity platform.
+KNOWN_SCOPES = frozenset(
+    {
+        "offline_access",
+        "openid",
+        "profile",
+        "email",
+        "User.Read",
+        "Files.Read",
+        "Files.Read.All",
+        "Files.ReadWrite",
+        "Files.ReadWrite.All",
+        "Sites.Read.All",
+        "Sites.ReadWrite.All",
+    }
+)
 
 
 class TestMicrosoftContract(ProviderContract):
     provider = "microsoft"
     plugin = "microsoft=hub_microsoft"
-    known_scopes = frozenset({"files.read", "files.write"})
+    known_scopes = KNOWN_SCOPES
 
     @pytest.fixture
-    def contract_api(self, requests_mock: Any, recorded: Callable[[str], Any]) -> None:
-        requests_mock.get(listing("root"), json=recorded("root_page1"))
-        requests_mock.get(listing("root", "page-2"), json=recorded("root_page2"))
-        requests_mock.get(listing("reports"), json=recorded("reports"))
-        files = {"notes.txt": b"Meeting notes\n", "q3.csv": b"quarter,total\n3,42\n"}
-        for name, body in files.items():
-            requests_mock.get(f"{API}/content/{name}", content=_ranged(body))
+    def contract_auth_type(self) -> str:
+        """OAuth2, the way most users connect (and the one whose refresh the kit checks)."""
+        return "oauth2"
+
+    @pytest.fixture
+    def contract_api(self, requests_mock: Any) -> None:
+        install(requests_mock)
 
     @pytest.fixture
     def contract_errors(self, recorded: Callable[[str], Any]) -> list[ErrorCase]:
         return [
-            ErrorCase("GET", listing("root"), 404, "not_found", json=recorded("error_not_found")),
-            ErrorCase("GET", listing("root"), 403, "forbidden", json=recorded("error_forbidden")),
+            ErrorCase("GET", ROOT, 404, "not_found", json=recorded("error_not_found")),
+            ErrorCase("GET", ROOT, 403, "forbidden", json=recorded("error_forbidden")),
             ErrorCase(
-                "GET", listing("root"), 429, "rate_limited", json=recorded("error_rate_limited"),
+                "GET", ROOT, 429, "rate_limited", json=recorded("error_throttled"),
                 headers={"Retry-After": "120"},
             ),
+            ErrorCase(
+                "GET", ROOT, 503, "rate_limited", json=recorded("error_throttled"),
+                headers={"Retry-After": "300"},
+            ),
+            ErrorCase("GET", ROOT, 500, "upstream_failed", text="<html>oops</html>"),
+            ErrorCase(
+                "GET", at(NOTES_PATH), 404, "not_found", json=recorded("error_not_found"),
+                item=NOTES,
+            ),
+            # A download redirected anywhere but a Microsoft download host is refused.
+            ErrorCase(
+                "GET", at(NOTES_PATH + "/content"), 302, "upstream_failed",
+                headers={"Location": "https://attacker.example/steal"}, item=NOTES,
+            ),
+            ErrorCase(
+                "GET", re.compile(re.escape(GRAPH) + r"/sites\?"), 403, "forbidden",
+                json=recorded("error_forbidden"), service="sharepoint",
+            ),
         ]  # fmt: skip
-
-
-def _ranged(body: bytes) -> Callable[[Any, Any], bytes]:
-    """An answer that honours ``Range: bytes=0-0`` as the provider does."""
-
-    def answer(request: Any, context: Any) -> bytes:
-        chunk = body
-        if request.headers.get("Range") == "bytes=0-0":
-            context.status_code = 206
-            context.headers["Content-Range"] = f"bytes 0-0/{len(body)}"
-            chunk = body[:1]
-        context.headers["Content-Length"] = str(len(chunk))
-        return chunk
-
-    return answer
