@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from dropbox_fakes import API, load
+from hub_dropbox.api import error_tags, header_safe_json, rpc
 
 from hub.errors import (
     Conflict,
@@ -18,7 +19,6 @@ from hub.errors import (
     UpstreamFailed,
     ValidationError,
 )
-from hub_dropbox.api import error_tags, header_safe_json, rpc
 
 BEARER = {"credentials": {"token": "sl.generated"}, "auth_type": "bearer"}
 
@@ -135,7 +135,7 @@ def test_a_short_429_is_waited_out_and_retried(
 
 
 def test_a_missing_scope_names_the_scope(hub_context: Any, requests_mock: Any) -> None:
-    with pytest.raises(Forbidden, match="files.content.read"):
+    with pytest.raises(Forbidden, match=r"files\.content\.read"):
         _answer(hub_context, requests_mock, 401, load("error_missing_scope"))
 
 
