@@ -68,10 +68,10 @@ def install(requests_mock: Any, download_host: str = "https://m365x214355.sharep
     get(at(f"/sites/{q(SITE)}/drives"), json=recorded("site_drives"))
     get(at(f"/drives/{q(LIBRARY)}/items/root/children"), json=recorded("library_root"))
     get(at("/me", ""), json=recorded("me"))
+    pages = ("root_page1", "root_page2", "reports", "shared_with_me", "team_plans_children")
     listed = {
         entry.get("id"): entry.get("remoteItem") or entry
-        for name in ("root_page1", "root_page2", "reports", "shared_with_me")
-        + ("team_plans_children", "library_root")
+        for name in (*pages, "library_root")
         for entry in recorded(name)["value"]
     }
     for (drive, item), body in FILES.items():
