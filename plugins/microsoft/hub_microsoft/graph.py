@@ -45,7 +45,7 @@ VERSION = "/v1.0"
 # What a listing asks for: only the fields the hub shows (and those that say where an item lives).
 ITEM_FIELDS = "id,name,size,lastModifiedDateTime,folder,file,parentReference,remoteItem"
 # A $skiptoken is an opaque token of URL-safe characters; anything else is not ours.
-CURSOR = re.compile(r"^[A-Za-z0-9!$&'()*+,\-./:;=?@_~%]{1,4096}$")
+CURSOR = re.compile(r"[A-Za-z0-9!$&'()*+,\-./:;=?@_~%]{1,4096}")
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def next_cursor(ctx: ProviderContext, listed: str, data: dict[str, Any]) -> str 
         )
     query = parse_qs(parts.query)
     tokens, skips = query.get("$skiptoken") or [], query.get("$skip") or []
-    if len(tokens) == 1 and CURSOR.match(tokens[0]):
+    if len(tokens) == 1 and CURSOR.fullmatch(tokens[0]):
         return "t" + tokens[0]
     if len(skips) == 1 and skips[0].isdigit() and len(skips[0]) < 10:
         return "k" + skips[0]
@@ -155,7 +155,7 @@ def _paging(cursor: str) -> dict[str, str]:
     """The query parameters a cursor of :func:`next_cursor` stands for, checked again: a
     client may send anything back."""
     kind, value = cursor[:1], cursor[1:]
-    if kind == "t" and CURSOR.match(value):
+    if kind == "t" and CURSOR.fullmatch(value):
         return {"$skiptoken": value}
     if kind == "k" and value.isdigit() and len(value) < 10:
         return {"$skip": value}

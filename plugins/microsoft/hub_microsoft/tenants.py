@@ -12,14 +12,15 @@ from hub.errors import ConfigurationError
 
 KEYWORDS = ("common", "organizations", "consumers")
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-DOMAIN = r"(?=.{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+DOMAIN = r"(?=.{4,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 #: A tenant: nothing that could leave its path segment ('/', '%', '?', '#', '@', '..').
-TENANT = re.compile(rf"^(?:{'|'.join(KEYWORDS)}|{GUID}|{DOMAIN})$")
+TENANT = re.compile(rf"(?:{'|'.join(KEYWORDS)}|{GUID}|{DOMAIN})")
 
 
 def is_tenant(value: object) -> bool:
     """Whether ``value`` is a tenant the identity platform accepts in its URL path."""
-    return isinstance(value, str) and TENANT.match(value) is not None
+    # fullmatch: '$' would accept a trailing newline.
+    return isinstance(value, str) and TENANT.fullmatch(value) is not None
 
 
 def check_tenant(value: object) -> str:
