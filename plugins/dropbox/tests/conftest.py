@@ -26,6 +26,7 @@ def _load_helper(name: str) -> None:
 
 
 _load_helper("dropbox_fakes")
+_load_helper("local_dropbox")
 
 from dropbox_fakes import FakeDropbox, load  # noqa: E402
 
