@@ -27,7 +27,7 @@ from hub.disposition import filename_from_disposition
 from hub.errors import UpstreamFailed, ValidationError
 from hub.items import CHUNK_SIZE, Download
 from hub.transport import send
-from hub_microsoft import graph
+from hub_microsoft import folders, graph
 from hub_microsoft.graph import Ref
 
 DOWNLOAD_DOMAINS = ("sharepoint.com", "1drv.com", "livefilestore.com")
@@ -44,9 +44,10 @@ def onedrive_download(ctx: ProviderContext, item_id: str, range_header: str | No
 
 def sharepoint_download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Download:
     """The bytes of an item of the ``sharepoint`` service (``{siteId}|{driveId}:{itemId}``)."""
-    _, sep, rest = item_id.partition("|")
+    site, sep, rest = item_id.partition("|")
     if not sep:
         raise ValidationError("a site is not a file", fields={"itemId": "not a file id"})
+    folders.check_site(site, "itemId")
     return download(ctx, graph.parse_ref(rest, "itemId"), range_header)
 
 

@@ -88,7 +88,7 @@ def sharepoint_browse(
         ]
         return Page(sites, after)
     site, sep, rest = parent.partition("|")
-    check_path(site, "parent")
+    check_site(site, "parent")
     if not sep:
         path = f"/sites/{quote(site, safe='')}/drives"
         params = {"$select": "id,name,driveType"}
@@ -202,7 +202,19 @@ def site_name(site: dict[str, Any]) -> str:
 
 
 def _usable_site_id(value: Any) -> bool:
+    """A site id as Graph spells them (``host,siteGuid,webGuid``): never ``|``, ``:`` or ``/``,
+    which would make the hub's ids ambiguous."""
     return isinstance(value, str) and bool(value) and not any(c in value for c in "|:/")
+
+
+def check_site(site: str, field: str) -> str:
+    """Return a site id taken from a caller's id, or refuse it (nothing is sent).
+
+    :raises ValidationError: naming ``field``.
+    """
+    if not _usable_site_id(site):
+        raise ValidationError("not a SharePoint site id", fields={field: "not a site id"})
+    return check_path(site, field)
 
 
 def _token(cursor: str | None) -> str | None:
