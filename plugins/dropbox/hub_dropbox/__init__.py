@@ -29,7 +29,7 @@ AUTH_HELP = {
     "oauth2": (
         "Create an app in the Dropbox App Console (dropbox.com/developers/apps): Scoped access, "
         "Full Dropbox (or App folder). On its Permissions tab tick account_info.read, "
-        "files.metadata.read and files.content.read, then Submit. On its Settings tab add the "
+        "files.metadata.read and files.content.read and save. On its Settings tab add the "
         "redirect URI HUB_PUBLIC_URL + /oauth2/callback, and copy the App key and App secret "
         "as the client id and secret."
     ),
