@@ -201,6 +201,12 @@ def test_refresh_tokens_rotate_and_the_hub_keeps_the_new_one(user, microsoft, in
     # The spent ones are refused by the server from now on; the hub never sends them again.
     assert not set(used) & microsoft.refresh_tokens
     assert user.get(f"{integration}/connection").get_json()["status"] == "connected"
+    spent = requests.post(
+        f"{microsoft.url}/common/oauth2/v2.0/token",
+        data={"grant_type": "refresh_token", "refresh_token": used[0]},
+        timeout=10,
+    )
+    assert spent.status_code == 400 and spent.json()["error"] == "invalid_grant"
 
 
 def test_a_refresh_refused_with_interaction_required_needs_reauth(
@@ -218,3 +224,33 @@ def test_a_refresh_refused_with_interaction_required_needs_reauth(
     assert "Trace ID" not in error["message"]  # Microsoft's own text stays out
     shown = user.get(f"{integration}/connection").get_json()
     assert shown["status"] == "needs_reauth"
+
+
+def test_shared_with_me_opens_with_its_breadcrumb(user, integration):
+    page = listing(user, integration, parent="shared-with-me").get_json()
+
+    assert page["items"] == []  # the local server shares nothing
+    assert [(c["id"], c["name"]) for c in page["path"]] == [("shared-with-me", "Shared with me")]
+
+
+def test_a_malformed_tenant_is_refused_before_any_call(user, microsoft, download_host):
+    """The core saves any string (see README, needs from the core); the plugin refuses to run."""
+    created = user.post(
+        "/api/integrations",
+        json={
+            "name": "Bad tenant",
+            "provider": "microsoft",
+            "authType": "bearer",
+            "settings": {"tenant": "common/../../evil", "endpoints": {"graph": microsoft.url}},
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    ref = created.get_json()["id"]
+    assert user.post(f"/api/integrations/{ref}/connection", json={"token": "t"}).status_code == 200
+    before = len(microsoft.seen)
+
+    answer = user.get(f"/api/integrations/{ref}/services/onedrive/items")
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "not_configured"
+    assert len(microsoft.seen) == before
