@@ -164,6 +164,12 @@ def _result_header(value: str | None) -> dict[str, Any]:
     """The ``Dropbox-API-Result`` header's file metadata (JSON), or ``{}``."""
     if not value:
         return {}
+    if not value.isascii():
+        # Dropbox escapes it as ASCII; should raw UTF-8 come, requests has read it as Latin-1.
+        try:
+            value = value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return {}
     try:
         data = json.loads(value)
     except ValueError:

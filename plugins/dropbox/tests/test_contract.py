@@ -22,8 +22,8 @@ Y2024 = "id:a4ayc_80_OEAAAAAAAAAYf"
 class TestDropboxContract(ProviderContract):
     provider = "dropbox"
     plugin = "dropbox=hub_dropbox"
-    # The scopes of Dropbox's API spec (the ``scope`` attribute of its routes), those a
-    # reading connector could use.
+    # The user scopes named by the routes of Dropbox's API spec (the ``scope`` attribute in
+    # dropbox-api-spec's *.stone files); team scopes left out.
     known_scopes = frozenset(
         {
             "account_info.read",
@@ -32,15 +32,13 @@ class TestDropboxContract(ProviderContract):
             "files.metadata.write",
             "files.content.read",
             "files.content.write",
+            "files.permanent_delete",
             "sharing.read",
             "sharing.write",
             "file_requests.read",
             "file_requests.write",
-            "contacts.read",
             "contacts.write",
             "openid",
-            "email",
-            "profile",
         }
     )
     page_size = 2  # the recorded root is two pages

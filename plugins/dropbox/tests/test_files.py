@@ -173,3 +173,14 @@ def test_without_content_length_the_size_comes_from_dropbox_api_result(
         got = download(ctx, "id:abc", None)
 
     assert got.size == 3 and got.filename == "a.bin"
+
+
+def test_a_raw_utf8_dropbox_api_result_is_still_read(hub_context: Any, requests_mock: Any) -> None:
+    raw = '{"name": "Grüße.txt", "size": 1}'.encode().decode("latin-1")
+    requests_mock.post(
+        f"{CONTENT}/2/files/download", content=b"x", headers={"Dropbox-API-Result": raw}
+    )
+    with hub_context("dropbox", **BEARER) as ctx:
+        got = download(ctx, "id:abc", None)
+
+    assert got.filename == "Grüße.txt"
