@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from hub.addresses import endpoints_of, setting_values
+from hub.addresses import endpoints_of, origin, setting_values
 from hub.errors import (
     ConfigurationError,
     Conflict,
@@ -32,8 +33,36 @@ from hub.tokens import access_token, ensure_fresh
 from hub.transport import IDEMPOTENT, send, session
 
 RETRY_STATUSES = frozenset({429, 503})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 3
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 10.0  # seconds: longer waits are the caller's to decide, not a held worker's
+
+
+def unambiguous(url: str) -> bool:
+    """A URL every parser reads with the same host: absolute http(s), without user information,
+    backslashes, white space or control characters (``https://a.example@b.example`` goes to
+    ``b.example``)."""
+    if not isinstance(url, str) or "\\" in url:
+        return False
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return False
+    parts = urlsplit(url)
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and ("@" not in parts.netloc)
+    )
+
+
+def same_origin(first: str, second: str) -> bool:
+    """Whether two URLs share scheme, host and port."""
+    return origin(first) == origin(second)
+
+
+def anywhere(url: str) -> bool:
+    """For :meth:`ProviderContext.follow`: any origin (the hub's address rules still apply)."""
+    return True
 
 
 def pause(seconds: float) -> None:
@@ -190,6 +219,52 @@ class ProviderContext:
                     attempt += 1
                     continue
             return response
+
+    def follow(
+        self,
+        response: requests.Response,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        elsewhere: Callable[[str], bool] = lambda url: False,
+        resend: Callable[[str], requests.Response] | None = None,
+        limit: int = MAX_REDIRECTS,
+    ) -> requests.Response:
+        """Follow a provider's redirects from ``response`` (the answer to a GET of ``url``) the
+        way the hub allows (SECURITY 17): on the same origin with the credentials (``resend``,
+        by default :meth:`request`), to another origin only where ``elsewhere(url)`` says and
+        **without** the credentials or the integration's headers — a pre-signed download URL
+        carries its own authority — and at most ``limit`` times. ``headers`` (a ``Range``) go
+        with every hop. A redirect elsewhere, an ambiguous URL or one hop too many raises
+        :class:`UpstreamFailed` before anything is sent there.
+
+        :return: the first answer that is not a redirect, whatever its status.
+        """
+        sent = dict(headers or {})
+        again = resend or (lambda target: self.request("GET", target, headers=sent, stream=True))
+        for _ in range(limit):
+            if response.status_code not in REDIRECTS:
+                return response
+            target = urljoin(url, response.headers.get("Location") or "")
+            response.close()
+            if not unambiguous(target):
+                raise UpstreamFailed(f"{self.name} redirected to an address the hub cannot read")
+            if same_origin(target, url):
+                response = again(target)
+            elif elsewhere(target):
+                response = send(
+                    "GET", target, provider=self.name, http=session(), headers=sent, stream=True
+                )
+            else:
+                host = urlsplit(target).hostname
+                raise UpstreamFailed(
+                    f"{self.name} redirected to {host}, where the hub does not follow it"
+                )
+            url = target
+        if response.status_code not in REDIRECTS:
+            return response
+        response.close()
+        raise UpstreamFailed(f"{self.name} redirected more than {limit} times")
 
     def sleep(self, seconds: float) -> None:
         """Wait between retries (tests replace the clock through the constructor or

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from hub.errors import UpstreamFailed
 from hub.testing import provider_context
 from tests.hostile import Answer
 
@@ -86,3 +87,74 @@ def test_a_context_for_an_auth_type_the_provider_lacks_is_refused(app):
     refused = pytest.raises(AssertionError, match="does not take 'basic'")
     with refused, provider_context(app, "testfiles", auth_type="basic", credentials={}):
         pass
+
+
+# -- following a provider's redirects (SECURITY 17) -----------------------------------------------
+
+
+@pytest.fixture
+def storage():
+    """A second server: the storage host a provider redirects downloads to."""
+    from tests.hostile import Upstream
+
+    server = Upstream()
+    yield server
+    server.stop()
+
+
+def redirect_to(location: str) -> Answer:
+    return Answer(302, {"Location": location})
+
+
+def follow(app, upstream, path: str, **kwargs):
+    with context(app, upstream) as ctx:
+        url = ctx.url("api", path)
+        response = ctx.request("GET", url, headers={"Range": "bytes=0-3"}, stream=True)
+        followed = ctx.follow(response, url, headers={"Range": "bytes=0-3"}, **kwargs)
+        return followed.status_code, followed.content
+
+
+def test_a_redirect_on_the_same_origin_keeps_the_credentials(app, upstream):
+    upstream.answers["/base/file"] = redirect_to("/base/file-v2")
+    upstream.answer("file-v2", body=b"data")
+
+    assert follow(app, upstream, "/file") == (200, b"data")
+    assert upstream.seen[1].headers["Authorization"] == "Bearer tok-1"
+
+
+def test_a_redirect_elsewhere_goes_without_the_credentials(app, upstream, storage):
+    upstream.answers["/base/file"] = redirect_to(storage.base + "/signed?sig=abc")
+    storage.answer("signed", body=b"data")
+
+    assert follow(app, upstream, "/file", elsewhere=lambda url: True) == (200, b"data")
+    [fetched] = storage.seen
+    assert "Authorization" not in fetched.headers and not fetched.carries("tok-1")
+    assert fetched.headers["Range"] == "bytes=0-3"
+
+
+def test_a_redirect_to_an_origin_not_allowed_is_refused_before_anything_is_sent(
+    app, upstream, storage
+):
+    upstream.answers["/base/file"] = redirect_to(storage.base + "/signed")
+
+    with pytest.raises(UpstreamFailed, match=r"redirected to 127\.0\.0\.1, where the hub does not"):
+        follow(app, upstream, "/file", elsewhere=lambda url: "example" in url)
+    assert storage.seen == []
+
+
+@pytest.mark.parametrize(
+    "location", ["http://127.0.0.1@evil.example/x", "http://127.0.0.1\\\\@evil.example/x"]
+)
+def test_an_ambiguous_location_is_refused(app, upstream, location):
+    upstream.answers["/base/file"] = redirect_to(location)
+
+    with pytest.raises(UpstreamFailed, match="cannot read"):
+        follow(app, upstream, "/file", elsewhere=lambda url: True)
+
+
+def test_redirects_in_a_loop_end(app, upstream):
+    upstream.answers["/base/file"] = redirect_to("/base/file")
+
+    with pytest.raises(UpstreamFailed, match="more than 3 times"):
+        follow(app, upstream, "/file")
+    assert len(upstream.seen) == 4

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from hub.addresses import origin
-from hub.context import ProviderContext
+from hub.context import ProviderContext, unambiguous
 from hub.errors import UpstreamFailed
-from hub.transport import send
 from hub_google import api
 from hub_google.exports import Format
 
@@ -32,7 +31,6 @@ GOOGLE_DOMAINS = ("google.com", "googleapis.com")
 # Where an export may be redirected: Google's hosts, and the user-content host that serves
 # downloads from signed URLs (the token is not sent there: the URL itself grants access).
 REDIRECT_DOMAINS = (*GOOGLE_DOMAINS, "googleusercontent.com")
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 3
 
 
@@ -57,7 +55,7 @@ def export_link(ctx: ProviderContext, meta: Mapping[str, Any], chosen: Format) -
 def may_carry_token(ctx: ProviderContext, url: str) -> bool:
     """Whether the account's token may be sent to ``url``: a Google host over https, or the
     origin of the integration's own Drive endpoint."""
-    if not _unambiguous(url):
+    if not unambiguous(url):
         return False
     return is_google_host(url, GOOGLE_DOMAINS) or origin(url) == origin(ctx.url("drive"))
 
@@ -77,49 +75,20 @@ def is_google_host(url: str, domains: tuple[str, ...]) -> bool:
 
 def fetch(ctx: ProviderContext, url: str, headers: Mapping[str, str]) -> requests.Response:
     """``GET`` an export link with the account's token (retried as Drive calls are), following
-    Google's redirects: on the link's own origin with the token, to another Google host
-    without it.
+    Google's redirects (:meth:`hub.context.ProviderContext.follow`): on the link's own origin
+    with the token, to another Google host without it, elsewhere never.
 
     :return: the final response, whatever its status: pass it to :func:`hub_google.api.check`.
     :raises UpstreamFailed: for a redirect elsewhere, or too many of them.
     """
     response = api.call_url(ctx, url, headers=headers, stream=True)
-    for _ in range(MAX_REDIRECTS):
-        if response.status_code not in REDIRECT_STATUSES:
-            return response
-        target = urljoin(url, response.headers.get("Location", ""))
-        response.close()
-        if _unambiguous(target) and origin(target) == origin(url):
-            response = api.call_url(ctx, target, headers=headers, stream=True)
-        elif _unambiguous(target) and is_google_host(target, REDIRECT_DOMAINS):
-            response = send(
-                "GET", target, provider=ctx.name, http=ctx.http, headers=dict(headers), stream=True
-            )
-        else:
-            raise UpstreamFailed(
-                f"{ctx.name} redirected an export to {_host(target)}, which is not a Google "
-                "host: the hub does not follow it"
-            )
-        url = target
-    if response.status_code in REDIRECT_STATUSES:
-        response.close()
-        raise UpstreamFailed(f"{ctx.name} redirected an export more than {MAX_REDIRECTS} times")
-    return response
-
-
-def _unambiguous(url: str) -> bool:
-    """A URL that every parser reads with the same host: absolute http(s), without user
-    information, backslashes, white space or control characters (``https://docs.google.com@x``
-    goes to ``x``)."""
-    if not isinstance(url, str) or "\\" in url:
-        return False
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        return False
-    parts = urlsplit(url)
-    return (
-        parts.scheme.lower() in ("http", "https")
-        and bool(parts.hostname)
-        and ("@" not in parts.netloc)
+    return ctx.follow(
+        response,
+        url,
+        headers=headers,
+        elsewhere=lambda target: is_google_host(target, REDIRECT_DOMAINS),
+        resend=lambda target: api.call_url(ctx, target, headers=headers, stream=True),
+        limit=MAX_REDIRECTS,
     )
 
 

@@ -17,16 +17,13 @@ import datetime as dt
 import mimetypes
 import re
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from hub.context import ProviderContext
+from hub.context import ProviderContext, anywhere
 from hub.disposition import filename_from_disposition
-from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
+from hub.errors import HubError, NotFound, ValidationError
 from hub.items import CHUNK_SIZE, Crumb, Download, Item, Page
-from hub.transport import send as send_unauthenticated
-from hub.transport import session
 from hub_infomaniak import trail
 from hub_infomaniak.envelope import RETRY_ON, data_list, get_envelope, raise_for_status
 from hub_infomaniak.scopes import SERVICE_SCOPES
@@ -38,7 +35,6 @@ DRIVES_PATH = "/2/drive/users/current/drives"
 # client asks; older answers put ``account`` at the top of the entry: both are read.
 DRIVE_ROLES = (("roles[]", "admin"), ("roles[]", "user"), ("with", "drive,drive.account"))
 MAX_PAGE = 1000  # the most the v3 listing returns at once
-MAX_REDIRECTS = 3
 # kDrive's files carry a kind (``extension_type``), rarely a ``mime_type``: the name decides
 # first, then these kinds that name one type.
 EXTENSION_TYPES = {"pdf": "application/pdf", "text": "text/plain", "mail": "message/rfc822"}
@@ -244,24 +240,18 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
 
 
 def _fetch(ctx: ProviderContext, url: str, headers: dict[str, str]) -> requests.Response:
-    """GET a download, following a redirect to a storage host without the credentials."""
+    """GET a download, following a redirect to a storage host without the credentials (a
+    signed storage URL carries its own authority)."""
     response = ctx.request("GET", url, headers=headers, stream=True, retry_on=RETRY_ON)
-    origin = _origin(url)
-    for _ in range(MAX_REDIRECTS):
-        location = response.headers.get("Location")
-        if not (300 <= response.status_code < 400 and location):
-            break
-        response.close()
-        url = urljoin(url, location)
-        if _origin(url) == origin:
-            response = ctx.request("GET", url, headers=headers, stream=True, retry_on=RETRY_ON)
-        else:  # a signed storage URL: the bearer token must not travel there
-            response = send_unauthenticated(
-                "GET", url, provider=ctx.name, http=session(), headers=headers, stream=True
-            )
-    if 300 <= response.status_code < 400:
-        response.close()
-        raise UpstreamFailed(f"{ctx.name} redirected the download too often")
+    response = ctx.follow(
+        response,
+        url,
+        headers=headers,
+        elsewhere=anywhere,
+        resend=lambda target: ctx.request(
+            "GET", target, headers=headers, stream=True, retry_on=RETRY_ON
+        ),
+    )
     return raise_for_status(ctx, response, SCOPE)
 
 
@@ -272,11 +262,6 @@ def _file_name(ctx: ProviderContext, drive_id: int, file_id: int) -> str | None:
     except HubError:
         return None
     return str(entry["name"]) if isinstance(entry, dict) and entry.get("name") else None
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc.lower()
 
 
 def _integer(value: Any) -> int | None:
