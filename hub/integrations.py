@@ -182,6 +182,13 @@ def _validate_settings(
                 value = problems.check(field, check_url, value, field, allow_private=allow_private)
             elif setting.type == "header" and value != "":
                 value = problems.check(field, check_header_name, value, field)
+            elif setting.pattern and value != "" and not re.fullmatch(setting.pattern, value):
+                problems.add(
+                    field,
+                    f"is not a valid {setting.label.lower()}"
+                    + (f": {setting.help}" if setting.help else ""),
+                )
+                continue
         clean[key] = value
     for setting in provider.settings:
         if setting.required and clean.get(setting.name) in (None, ""):

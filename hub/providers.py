@@ -226,6 +226,9 @@ class Setting:
     choices: tuple[str, ...] = ()
     overrides: str | None = None
     destination: bool = False
+    # A regular expression the whole value of a ``string`` setting must match (a tenant id that
+    # goes into a URL path): checked when the integration is saved, the ``help`` in the error.
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,12 +401,26 @@ def _validate_settings(p: Provider, fail: Callable[[str, str], None]) -> set[str
                 fail(f"{where}.default", problem)
         if setting.overrides is not None:
             _validate_override(setting, where, fail)
+        if setting.pattern is not None:
+            _validate_pattern(setting, where, fail)
         names.add(setting.name)
     targets = [s.overrides for s in p.settings if s.overrides]
     for target in set(targets):
         if targets.count(target) > 1:
             fail("settings", f"more than one setting overrides {target}")
     return names
+
+
+def _validate_pattern(setting: Setting, where: str, fail: Callable[[str, str], None]) -> None:
+    if setting.type != "string":
+        fail(f"{where}.pattern", "only a string setting takes a pattern")
+    try:
+        compiled = re.compile(setting.pattern or "")
+    except (re.error, TypeError) as exc:
+        fail(f"{where}.pattern", f"is not a regular expression: {exc}")
+        return
+    if setting.default is not None and not compiled.fullmatch(str(setting.default)):
+        fail(f"{where}.default", f"{setting.default!r} does not match the pattern")
 
 
 def _validate_override(setting: Setting, where: str, fail: Callable[[str, str], None]) -> None:

@@ -78,7 +78,14 @@ def hub_register_providers() -> list[Provider]:
             auth_help={"bearer": "Create a token at files.example.org/tokens with files:read."},
             settings=(
                 # Plugin code could build a host from this: it is declared a destination.
-                Setting("region", "Region", default="eu", destination=True),
+                Setting(
+                    "region",
+                    "Region",
+                    default="eu",
+                    destination=True,
+                    pattern="[a-z]{2}",
+                    help="two lower-case letters, such as eu or us",
+                ),
                 Setting("label", "Label", default=""),
             ),
             services=(

@@ -266,3 +266,28 @@ def test_a_range_outside_the_file_is_416(files_client, files_integration, reques
     )
     assert response.status_code == 416
     assert response.headers["Content-Range"] == "bytes */10"
+
+
+# -- a setting's pattern ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["EU", "eu-west", "e", "e1"])
+def test_a_setting_outside_its_pattern_is_refused_naming_it(files_client, region):
+    created = files_client.post(
+        "/api/integrations",
+        json={"name": "F", "provider": "testfiles", "authType": "bearer",
+              "settings": {"region": region}},
+    )  # fmt: skip
+    assert created.status_code == 400
+    assert created.json["error"]["fields"] == {
+        "settings.region": "is not a valid region: two lower-case letters, such as eu or us"
+    }
+
+
+def test_a_setting_matching_its_pattern_is_kept(files_client):
+    created = files_client.post(
+        "/api/integrations",
+        json={"name": "F", "provider": "testfiles", "authType": "bearer",
+              "settings": {"region": "us"}},
+    )  # fmt: skip
+    assert created.status_code == 201 and created.json["settings"]["region"] == "us"

@@ -242,3 +242,18 @@ def test_empty_auth_help_is_refused():
 def test_auth_help_is_shown_by_auth_type():
     declared = validate_provider(provider(auth_help={"bearer": "Create a token in Settings."}))
     assert declared.auth_help["bearer"] == "Create a token in Settings."
+
+
+@pytest.mark.parametrize(
+    "setting, field",
+    [
+        (Setting("tenant", "Tenant", type="url", pattern="x"), "settings.tenant.pattern"),
+        (Setting("tenant", "Tenant", pattern="(unclosed"), "settings.tenant.pattern"),
+        (
+            Setting("tenant", "Tenant", pattern="[a-z]+", default="Common"),
+            "settings.tenant.default",
+        ),
+    ],
+)
+def test_an_unusable_setting_pattern_is_refused(setting, field):
+    refused(provider(settings=(setting,)), field)

@@ -123,6 +123,7 @@ def describe(provider: Provider) -> dict[str, Any]:
                 "default": s.default,
                 "help": s.help,
                 "choices": list(s.choices),
+                "pattern": s.pattern,
             }
             for s in provider.settings
         ],
