@@ -184,16 +184,24 @@ def revoke_at_provider(integration: Integration, connection: Connection) -> bool
     try:
         client = oauth.resolve(provider, integration)
         refresh_token = connection.get_secret("refresh_token")
-        if client.settings.effective_revoke_auth == "bearer" or refresh_token is None:
-            # A bearer revocation is authorised by the access token itself, and ends the
-            # grant it belongs to.
-            token, hint = connection.get_secret("access_token"), "access_token"
-        else:
+        if client.settings.effective_revoke_auth != "bearer" and refresh_token is not None:
             # RFC 7009: revoking the refresh token ends the whole grant.
-            token, hint = refresh_token, "refresh_token"
+            return oauth.revoke(client, refresh_token, "refresh_token")
+        # Revoking the access token ends its grant; as a bearer it must still be valid. An
+        # expired one would be refused (Dropbox's last four hours) and the grant would outlive
+        # the disconnect: it is refreshed first when due, and once more if it is refused.
+        if refresh_token is not None:
+            connection = ensure_fresh(provider, integration, connection)
+        token = connection.get_secret("access_token")
         if token is None:
             return False
-        return oauth.revoke(client, token, hint)
+        if oauth.revoke(client, token, "access_token"):
+            return True
+        if refresh_token is None:
+            return False
+        connection = ensure_fresh(provider, integration, connection, replace=True, refused=True)
+        token = connection.get_secret("access_token")
+        return token is not None and oauth.revoke(client, token, "access_token")
     except HubError as exc:
         log.warning("revoking connection %s failed: %s", connection.id, exc.message)
         return False

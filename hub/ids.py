@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import pydantic
 from flask import Flask
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, PathConverter
 
 from hub.errors import NotFound
 
@@ -71,6 +71,15 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
+class ItemIdConverter(PathConverter):
+    """``<item:name>``: a provider's item id, whatever characters it holds — slashes, a leading
+    one included (a Dropbox path ``/Reports/q3.csv``), which werkzeug's ``path`` refuses."""
+
+    # Leading slashes, then what werkzeug's own path converter takes (its matcher needs a
+    # regex of that form: a bare ".+?" never matches).
+    regex = r"/*[^/].*?"
+
+
 def _refuse_bad_path_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
     for name, value in (values or {}).items():
         if isinstance(value, NotAnId):
@@ -81,6 +90,7 @@ def _refuse_bad_path_ids(endpoint: str | None, values: dict[str, Any] | None) ->
 
 
 def init_app(app: Flask) -> None:
-    """Register the ``id`` converter; call before any route that uses it is added."""
+    """Register the ``id`` and ``item`` converters; call before any route using them is added."""
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["item"] = ItemIdConverter
     app.url_value_preprocessor(_refuse_bad_path_ids)

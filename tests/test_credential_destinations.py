@@ -8,6 +8,7 @@ administrator's client secret, a teammate's credential — not what the hub mean
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,7 +19,7 @@ from hub.db import database
 from hub.models import AuditEvent, Connection, Integration
 
 from .conftest import PASSWORD
-from .hostile import Upstream
+from .hostile import Answer, Upstream
 
 HUB_SECRET = "hub-wide-google-secret"
 PF_SECRET = "hub-wide-powerfolder-secret"
@@ -517,8 +518,9 @@ def test_a_stored_forbidden_api_key_header_is_never_sent(app, mallory, mallory_s
 
 def connect_own_client(client, upstream: Upstream, secret: str, settings: dict) -> int:
     """An OAuth2 integration with its own client whose every address is ``upstream``, connected
-    through the real callback; its id."""
-    upstream.answer("token", json={**token_answer(), "refresh_token": "refresh-1"})
+    through the real callback; its id. The token endpoint answers as scripted, else a grant."""
+    if "/base/token" not in upstream.answers:
+        upstream.answer("token", json={**token_answer(), "refresh_token": "refresh-1"})
     ref = client.post(
         "/api/integrations",
         json={
@@ -576,3 +578,32 @@ def test_revocation_presents_the_token_as_the_provider_declares(mallory, upstrea
     else:
         assert revocation.form["token"] == "refresh-1"
         assert revocation.form["client_secret"] == "own-secret"
+
+
+def test_a_refused_bearer_revocation_is_retried_with_a_fresh_token(mallory, upstream):
+    """The provider expired the access token early (Dropbox's last four hours, whatever the hub
+    stored): the revocation is refused, the hub refreshes once and revokes with the new token,
+    so the grant does not outlive the disconnect."""
+    tokens = iter(["access-1", "access-2"])
+    upstream.answer_with(
+        "token",
+        lambda seen: Answer(
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({**token_answer(next(tokens)), "refresh_token": "refresh-1"}).encode(),
+        ),
+    )
+    upstream.answer_with(
+        "revoke",
+        lambda seen: Answer(200 if seen.headers.get("Authorization") == "Bearer access-2" else 401),
+    )
+    settings = {"revokeUri": upstream.base + "/revoke", "revokeAuth": "bearer"}
+    ref = connect_own_client(mallory, upstream, "own-secret", settings)
+
+    assert mallory.delete(f"/api/integrations/{ref}/connection").status_code == 204
+
+    revocations = [s.headers["Authorization"] for s in upstream.seen if s.path == "/base/revoke"]
+    assert revocations == ["Bearer access-1", "Bearer access-2"]
+    with database.connection_context():
+        event = AuditEvent.select().where(AuditEvent.action == "connection.delete").get()
+    assert event.details["revoked"] is True

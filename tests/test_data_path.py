@@ -195,6 +195,22 @@ class Zeros(io.RawIOBase):
         return n
 
 
+@pytest.mark.parametrize("item", ["/Reports/q3.csv", "//double", "a//b"])
+def test_an_id_with_leading_or_doubled_slashes_reaches_the_operation_whole(
+    files_client, files_integration, requests_mock, item
+):
+    """A Dropbox path starts with '/': the route neither merges the slashes nor redirects."""
+    quoted = item.replace("/", "%2F")
+    requests_mock.get(f"{API}/content/{quoted}", content=b"x", headers={"Content-Length": "1"})
+
+    response = files_client.get(
+        f"/api/integrations/{files_integration}/services/files/items/{item}/download"
+    )
+
+    assert response.status_code == 200, response.status_code
+    assert response.data == b"x"
+
+
 def test_a_large_download_keeps_memory_flat(files_client, files_integration, requests_mock):
     size = 256 * 1024 * 1024
     requests_mock.get(

@@ -54,7 +54,11 @@ def register(api: Blueprint) -> None:
         page = browse.browse(context, operation, params.parent, params.cursor, params.limit)
         return jsonify(browse.page_json(page))
 
-    @api.get("/integrations/<ref>/services/<service>/items/<path:item_id>/download")
+    # Item ids may hold any characters: a Dropbox path starts with "/", so no slash is merged.
+    @api.get(
+        "/integrations/<ref>/services/<service>/items/<item:item_id>/download",
+        merge_slashes=False,
+    )
     @signed_in
     def download_item(ref: str, service: str, item_id: str) -> Response:
         """The file's bytes, streamed; ``Range`` is passed to the provider, and query parameters

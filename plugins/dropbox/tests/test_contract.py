@@ -95,17 +95,3 @@ class TestDropboxContractTwoLevelsDown(TestDropboxContract):
         dropbox.rpc("files/list_folder", {"path": REPORTS}, recorded("reports_deeper"))
         dropbox.rpc("files/list_folder", {"path": Y2024}, recorded("y2024"))
         dropbox.rpc("files/get_metadata", {"path": Y2024}, recorded("y2024_metadata"))
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Dropbox names a folder's ancestors only by path (path_display), so the trail "
-        "of /Reports/2024 starts with the crumb ('/Reports', 'Reports') while Reports, opened "
-        "by its id, ends its own trail with ('id:…', 'Reports'); the contract wants the ids "
-        "equal. Ids for every ancestor would cost one get_metadata call per level.",
-    )
-    def test_breadcrumbs_end_with_the_folder_and_extend_its_parents(
-        self, hub_client: Any, contract_connected: int, contract_provider: Any
-    ) -> None:
-        super().test_breadcrumbs_end_with_the_folder_and_extend_its_parents(
-            hub_client, contract_connected, contract_provider
-        )

@@ -229,12 +229,6 @@ def test_a_non_ascii_path_reaches_dropbox_escaped_in_dropbox_api_arg(
     assert (got.status, data, got.filename) == (206, b"aus", "Grüße aus Zürich.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: GET .../items/<path:item_id>/download merges the '//' an id starting with '/' "
-    "makes (Werkzeug's merge_slashes) and answers 308; the proxy's rules already pass "
-    "merge_slashes=False (hub/api/data.py)",
-)
 def test_a_file_opened_by_its_path_downloads_through_the_api(
     hub_client: Any, connected: str
 ) -> None:
@@ -272,13 +266,6 @@ def test_disconnecting_revokes_with_the_token_as_bearer_and_no_client_secret(
     assert live[0] not in local.tokens and not local.refresh_tokens  # the grant has ended
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a bearer revocation is sent with the stored access token even when it has "
-    "expired (Dropbox's last four hours); Dropbox then refuses it 401 expired_access_token and "
-    "the grant outlives the disconnect. hub.connections.revoke_at_provider should refresh an "
-    "expired token first (or refresh and retry once on a 401).",
-)
 def test_disconnecting_after_the_access_token_expired_still_ends_the_grant(
     hub_client: Any, connected: str, local: LocalDropbox
 ) -> None:
