@@ -12,17 +12,12 @@ sentences for refused refreshes (:mod:`hub_microsoft.refusals`).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from hub import hookimpl
-from hub.context import ProviderContext
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, Setting
 from hub_microsoft import downloads, folders
 from hub_microsoft.identity import identify
 from hub_microsoft.refusals import explain_refusal
-from hub_microsoft.tenants import check_tenant
+from hub_microsoft.tenants import TENANT
 
 #: The hub plugin API versions this plugin works with.
 HUB_PLUGIN_API = ">=1.0,<2"
@@ -46,20 +41,6 @@ AUTH_HELP = {
         "e.g. from Graph Explorer; it lasts about an hour and is not refreshed."
     ),
 }
-
-Operation = TypeVar("Operation", bound=Callable[..., Any])
-
-
-def tenant_checked(operation: Operation) -> Operation:
-    """Refuse to run with a tenant the identity platform would not accept (the core does not
-    check a string setting's shape when an integration is saved)."""
-
-    @functools.wraps(operation)
-    def run(ctx: ProviderContext, *args: Any, **kwargs: Any) -> Any:
-        check_tenant(ctx.settings.get("tenant"))
-        return operation(ctx, *args, **kwargs)
-
-    return run  # type: ignore[return-value]
 
 
 @hookimpl
@@ -110,6 +91,8 @@ def hub_register_providers() -> list[Provider]:
                         "or your directory's id or domain (contoso.onmicrosoft.com)"
                     ),
                     destination=True,
+                    # A segment of the login URLs' path: only the shapes Microsoft documents.
+                    pattern=TENANT.pattern,
                 ),
             ),
             services=(
@@ -117,15 +100,15 @@ def hub_register_providers() -> list[Provider]:
                     "onedrive",
                     "OneDrive",
                     description="The user's OneDrive, and the items others shared with them.",
-                    browse=tenant_checked(folders.onedrive_browse),
-                    download=tenant_checked(downloads.onedrive_download),
+                    browse=folders.onedrive_browse,
+                    download=downloads.onedrive_download,
                 ),
                 Service(
                     "sharepoint",
                     "SharePoint",
                     description="Document libraries of the SharePoint sites the user can reach.",
-                    browse=tenant_checked(folders.sharepoint_browse),
-                    download=tenant_checked(downloads.sharepoint_download),
+                    browse=folders.sharepoint_browse,
+                    download=downloads.sharepoint_download,
                 ),
             ),
             docs_url="https://learn.microsoft.com/graph/api/resources/onedrive",

@@ -17,22 +17,19 @@ Any other redirect is a ``502`` before anything is sent there.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from hub.addresses import origin
-from hub.context import ProviderContext
+from hub.context import ProviderContext, unambiguous
 from hub.disposition import filename_from_disposition
-from hub.errors import UpstreamFailed, ValidationError
+from hub.errors import ValidationError
 from hub.items import CHUNK_SIZE, Download
-from hub.transport import send
 from hub_microsoft import folders, graph
 from hub_microsoft.graph import Ref
 
 DOWNLOAD_DOMAINS = ("sharepoint.com", "1drv.com", "livefilestore.com")
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 3
 # Compressed transfer would make Content-Length (and a Range) count other bytes than the file's.
 IDENTITY = {"Accept-Encoding": "identity"}
 
@@ -71,43 +68,20 @@ def download(ctx: ProviderContext, ref: Ref, range_header: str | None) -> Downlo
         headers["Range"] = range_header
     url = graph.graph_url(ctx, ref.url_path("/content"))
     response = ctx.request("GET", url, headers=headers, stream=True)
-    response = follow(ctx, url, response, headers)
+    # Graph answers 302 to a pre-authenticated URL: followed without the token, and only to
+    # Microsoft's download hosts.
+    response = ctx.follow(
+        response, url, headers=headers, elsewhere=lambda target: may_download_from(ctx, target)
+    )
     graph.check(ctx, response)
     name = filename_from_disposition(response.headers.get("Content-Disposition"))
     return streamed(response, name or str(meta.get("name") or ref.item), meta)
 
 
-def follow(
-    ctx: ProviderContext, url: str, response: requests.Response, headers: dict[str, str]
-) -> requests.Response:
-    """Follow Graph's redirects to its download host, without the token.
-
-    :raises UpstreamFailed: for a redirect elsewhere, or too many of them; nothing is sent then.
-    """
-    for _ in range(MAX_REDIRECTS):
-        if response.status_code not in REDIRECTS:
-            return response
-        target = urljoin(url, response.headers.get("Location", ""))
-        response.close()
-        if not may_download_from(ctx, target):
-            raise UpstreamFailed(
-                f"{ctx.name} redirected a download to {_host(target)}, which is not a "
-                "Microsoft download host: the hub does not follow it"
-            )
-        response = send(
-            "GET", target, provider=ctx.name, http=ctx.http, headers=dict(headers), stream=True
-        )
-        url = target
-    if response.status_code in REDIRECTS:
-        response.close()
-        raise UpstreamFailed(f"{ctx.name} redirected a download more than {MAX_REDIRECTS} times")
-    return response
-
-
 def may_download_from(ctx: ProviderContext, url: str) -> bool:
     """Whether a download may be fetched from ``url``: a Microsoft download host over https,
     or the origin of the integration's ``downloads`` endpoint when one is set."""
-    if not _unambiguous(url):
+    if not unambiguous(url):
         return False
     configured = ctx.endpoints.get("downloads")
     if configured and origin(url) == origin(configured):
@@ -145,21 +119,6 @@ def streamed(response: requests.Response, name: str, meta: dict[str, Any]) -> Do
         status=response.status_code,
         content_range=response.headers.get("Content-Range"),
         close=response.close,
-    )
-
-
-def _unambiguous(url: str) -> bool:
-    """A URL every parser reads with the same host: absolute http(s), no user information,
-    backslashes, white space or control characters."""
-    if not isinstance(url, str) or "\\" in url:
-        return False
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        return False
-    parts = urlsplit(url)
-    return (
-        parts.scheme.lower() in ("http", "https")
-        and bool(parts.hostname)
-        and "@" not in parts.netloc
     )
 
 

@@ -1,4 +1,5 @@
-"""The ``tenant`` setting: which Microsoft Entra directory signs users in. It is a segment of the
+"""The ``tenant`` setting: which Microsoft Entra directory signs users in (its ``pattern``, so
+an integration with another value is refused when it is saved). It is a segment of the
 authorize and token URLs' path (``{endpoints.login}/{tenant}/oauth2/v2.0/...``), so only the
 shapes the identity platform documents are accepted: ``common``, ``organizations``,
 ``consumers``, a directory id (a GUID) or a verified domain name (``contoso.onmicrosoft.com``).
@@ -7,8 +8,6 @@ shapes the identity platform documents are accepted: ``common``, ``organizations
 from __future__ import annotations
 
 import re
-
-from hub.errors import ConfigurationError
 
 KEYWORDS = ("common", "organizations", "consumers")
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -21,17 +20,3 @@ def is_tenant(value: object) -> bool:
     """Whether ``value`` is a tenant the identity platform accepts in its URL path."""
     # fullmatch: '$' would accept a trailing newline.
     return isinstance(value, str) and TENANT.fullmatch(value) is not None
-
-
-def check_tenant(value: object) -> str:
-    """Return ``value`` when it is a valid tenant.
-
-    :raises ConfigurationError: naming the setting, otherwise.
-    """
-    if not is_tenant(value):
-        raise ConfigurationError(
-            "the tenant setting must be common, organizations, consumers, a directory id "
-            "(GUID) or a domain such as contoso.onmicrosoft.com",
-            fields={"tenant": "not a tenant"},
-        )
-    return str(value)

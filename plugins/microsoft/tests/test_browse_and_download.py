@@ -11,7 +11,7 @@ import pytest
 from hub_microsoft import downloads, folders
 from recorded_graph import DRIVE, FILES, GRAPH, LIBRARY, REMOTE, SITE, TEAM_PLANS, at, install, q
 
-from hub.errors import ConfigurationError, UpstreamFailed, ValidationError
+from hub.errors import UpstreamFailed, ValidationError
 
 NOTES = "01BYE5RZ2JDIXXVHMHRFBKQVIQF6KMUDZS"
 
@@ -153,23 +153,9 @@ def test_a_redirect_elsewhere_is_refused_before_sending(ctx, requests_mock):
     requests_mock.get(at(path), status_code=302, headers={"Location": "https://evil.example/x"})
     evil = requests_mock.get("https://evil.example/x", content=b"no")
 
-    with pytest.raises(UpstreamFailed, match="not a Microsoft download host"):
+    with pytest.raises(UpstreamFailed, match="where the hub does not follow it"):
         downloads.onedrive_download(ctx, f"{DRIVE}:{NOTES}", None)
     assert evil.call_count == 0
-
-
-def test_a_malformed_tenant_stops_every_operation(hub_app, hub_context, requests_mock):
-    provider = hub_app.extensions["hub"].registry.provider("microsoft")
-    browse = provider.service("onedrive").browse
-    settings = {"tenant": "common/../x"}
-    with (
-        hub_context(
-            "microsoft", credentials={"token": "t"}, auth_type="bearer", settings=settings
-        ) as context,
-        pytest.raises(ConfigurationError),
-    ):
-        browse(context, None, None, 5)
-    assert requests_mock.call_count == 0
 
 
 def test_graph_urls_use_version_one(ctx):

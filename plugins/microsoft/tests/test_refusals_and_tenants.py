@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 from hub_microsoft.refusals import explain_refusal
-from hub_microsoft.tenants import check_tenant, is_tenant
+from hub_microsoft.tenants import is_tenant
 from recorded_graph import recorded
-
-from hub.errors import ConfigurationError
 
 
 def test_the_recorded_refusals_are_explained_by_their_code():
@@ -48,7 +46,6 @@ def test_unknown_codes_say_nothing_more_and_never_echo_the_description():
 )
 def test_tenants_microsoft_accepts(value):
     assert is_tenant(value)
-    assert check_tenant(value) == value
 
 
 @pytest.mark.parametrize(
@@ -71,5 +68,3 @@ def test_tenants_microsoft_accepts(value):
 )
 def test_other_tenants_are_refused(value):
     assert not is_tenant(value)
-    with pytest.raises(ConfigurationError):
-        check_tenant(value)
