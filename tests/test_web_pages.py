@@ -229,6 +229,14 @@ def test_the_new_page_lists_the_installed_providers(alice_web):
     assert 'value="testfiles"' in page and 'value="custom"' in page
 
 
+@pytest.mark.parametrize("name", ["google", "infomaniak", "powerfolder", "microsoft", "dropbox"])
+def test_every_bundled_provider_is_offered_with_its_icon(app, make_user, name):
+    make_user("dora")
+    page = text(signed_in(app, "dora").get("/integrations/new"))
+    assert f'value="{name}"' in page
+    assert f'src="/api/providers/{name}/icon"' in page
+
+
 def test_an_unknown_provider_is_named(alice_web):
     response = alice_web.get("/integrations/new?provider=nope")
     assert response.status_code == 400
