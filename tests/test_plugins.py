@@ -138,6 +138,8 @@ def test_the_bundled_plugins_are_discovered_with_distribution_and_version():
         ("infomaniak", "hub-infomaniak"),
         ("powerfolder", "hub-powerfolder"),
         ("google", "hub-google"),
+        ("microsoft", "hub-microsoft"),
+        ("dropbox", "hub-dropbox"),
     ]:
         assert rows[name].distribution == distribution
         assert rows[name].version
