@@ -20,6 +20,7 @@ from hub.models import (
     PRINCIPAL_USER,
     TEAM_ROLES,
     ApiToken,
+    Integration,
     LoginFailure,
     Membership,
     Principal,
@@ -260,6 +261,67 @@ def _other_active_superusers(user: User) -> bool:
         )
         .exists()
     )
+
+
+def owned_integrations(principal_id: int) -> list[str]:
+    """The natural ids (``owner:slug``) of the integrations a user or team owns, sorted."""
+    query = (
+        Integration.select(Integration.slug, Principal.name)
+        .join(Principal, on=(Integration.owner == Principal.id))
+        .where(Integration.owner == principal_id)
+        .order_by(Integration.slug)
+    )
+    return [f"{owner}:{slug}" for slug, owner in query.tuples()]
+
+
+def _refuse_if_owner(kind: str, name: str, principal_id: int) -> None:
+    owned = owned_integrations(principal_id)
+    if owned:
+        shown = ", ".join(owned[:20]) + (f" and {len(owned) - 20} more" if len(owned) > 20 else "")
+        raise Conflict(
+            f"{kind} {name!r} still owns integrations: {shown}; "
+            "delete them or give them another owner first",
+            fields={"integrations": shown},
+        )
+
+
+def delete_user(user: User, actor: User | None = None) -> None:
+    """Delete a user with their sessions, tokens, connections, memberships and the shares made
+    to them (the database cascades).
+
+    Refused (409) for oneself, for the last active administrator, and while the user still owns
+    integrations (deleting them with their owner would take them from everyone they are shared
+    with): the conflict names those integrations.
+    """
+    if actor is not None and actor.principal_id == user.principal_id:
+        raise Conflict("you cannot delete yourself; ask another administrator")
+    with write_transaction():
+        if user.is_superuser and not _other_active_superusers(user):
+            raise Conflict(f"{user.name!r} is the last active administrator and cannot be deleted")
+        _refuse_if_owner("user", user.name, user.principal_id)
+        name = user.name
+        Principal.delete().where(Principal.id == user.principal_id).execute()
+        audit.record(
+            "user.delete",
+            actor=actor.principal_id if actor else None,
+            target_type="user",
+            target_id=name,
+        )
+
+
+def delete_team(team: Team, actor: User | None = None) -> None:
+    """Delete a team with its memberships and the shares made to it; refused (409, naming them)
+    while the team still owns integrations."""
+    with write_transaction():
+        _refuse_if_owner("team", team.slug, team.principal_id)
+        slug = team.slug
+        Principal.delete().where(Principal.id == team.principal_id).execute()
+        audit.record(
+            "team.delete",
+            actor=actor.principal_id if actor else None,
+            target_type="team",
+            target_id=slug,
+        )
 
 
 def any_superuser() -> bool:

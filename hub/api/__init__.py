@@ -10,10 +10,12 @@ from hub.api import errors
 def init_app(app: Flask) -> None:
     from hub.api import (
         accounts,
+        admin_users,
         audit_log,
         connect,
         data,
         health,
+        integration_connections,
         integrations,
         providers,
         session,
@@ -21,7 +23,19 @@ def init_app(app: Flask) -> None:
     )
 
     api = Blueprint("api", __name__, url_prefix="/api")
-    for module in (session, accounts, providers, integrations, sharing, connect, data, audit_log):
+    modules = (
+        session,
+        accounts,
+        admin_users,
+        providers,
+        integrations,
+        sharing,
+        integration_connections,
+        connect,
+        data,
+        audit_log,
+    )
+    for module in modules:
         module.register(api)
     health.register_openapi(api)
     app.register_blueprint(api)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import request, url_for
 from werkzeug.wrappers import Response
 
 from hub import access, sharing
+from hub.api.integration_connections import ConnectionsQuery, connections_page
+from hub.api.validation import parse
 from hub.errors import HubError, ValidationError
 from hub.models import Integration, User
 from hub.web import done, failed, form_errors, page, render_page, web
@@ -18,11 +20,20 @@ ACCESS_CHOICES = [
 
 
 def _sharing_page(integration: Integration, **context: object) -> str:
+    # The page needs manage access: it also lists every connection (never a secret), one page
+    # at a time, "More connections" carrying the next page's cursor.
+    params = parse(ConnectionsQuery, {"cursor": request.args.get("cursor") or None}, where="query")
+    listing = connections_page(integration, params)
+    more_url = None
+    if listing["nextCursor"]:
+        more_url = url_for("web.sharing", ref=integration.id, cursor=listing["nextCursor"])
     return render_page(
         "sharing.html",
         integration=integration,
         shares=sharing.shares_of(integration),
         access_choices=ACCESS_CHOICES,
+        connections=listing["items"],
+        connections_more_url=more_url,
         **context,
     )
 
