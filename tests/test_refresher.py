@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from hub import accounts
 from hub.db import database
 from hub.models import Connection, Integration
-from hub.refresher import Refresher, leader_lock
+from hub.refresher import ADVISORY_KEY, Refresher, leader_lock
 
 from .hostile import Answer, Upstream
 from .live_servers import from_another_host, serving
@@ -202,10 +202,13 @@ def leader_pid(database_url: str) -> int | None:
         lock = Path(database_url.removeprefix("sqlite:///") + ".refresher.lock")
         text = lock.read_text().strip() if lock.exists() else ""
     else:
+        # The session holding the advisory lock: a follower trying for it (or a dead leader's
+        # session not yet reaped) also has a connection named hub-refresher.
         rows = from_another_host(
             database_url,
-            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
-            ("hub-refresher %",),
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s AND l.objsubid = 1",
+            (ADVISORY_KEY,),
         )
         text = rows[0][0] if len(rows) == 1 else ""
     return int(text.rsplit(":", 1)[1]) if text else None
@@ -235,8 +238,8 @@ def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
         assert wait_for(lambda: grants.count >= 1, 15)
         time.sleep(3)  # four turns of every worker: nobody refreshes it again
         assert grants.count == 1
+        assert wait_for(lambda: leader_pid(database_url) is not None, 10)
         first = leader_pid(database_url)
-        assert first is not None
 
         os.kill(first, signal.SIGKILL)  # the leading worker dies mid-deployment
         from_another_host(
@@ -251,4 +254,4 @@ def test_two_served_hubs_refresh_each_expiry_once_and_survive_the_leaders_death(
         assert wait_for(lambda: grants.count >= 2, 15)
         time.sleep(2)
         assert grants.count == 2
-        assert leader_pid(database_url) not in (None, first)
+        assert wait_for(lambda: leader_pid(database_url) not in (None, first), 10)
