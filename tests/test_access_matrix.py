@@ -79,6 +79,9 @@ ROUTES = [
     ("GET", "/connect", {}, "use", {400}),
     ("POST", "/connection/refresh", {}, "use", {400}),
     ("GET", "/shares", {}, "use", {200}),
+    # Every connection of the integration (never a secret): manage only.
+    ("GET", "/connections", {}, "manage", {200}),
+    ("GET", "/connections?status=connected&limit=1", {}, "manage", {200}),
     ("PUT", "/shares/bystander", {"json": {"access": "use"}}, "manage", {200}),
     ("DELETE", "/shares/sharee-use", {}, "manage", {204}),
     ("GET", "/services", {}, "use", {200}),
