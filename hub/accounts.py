@@ -13,7 +13,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub import audit, sessions
-from hub.db import Prepared, database, instance, utcnow, width, write_transaction
+from hub.db import (
+    Prepared,
+    database,
+    instance,
+    is_postgres,
+    utcnow,
+    width,
+    write_transaction,
+)
 from hub.errors import Conflict, NotFound, RateLimited, ValidationError
 from hub.models import (
     PRINCIPAL_TEAM,
@@ -274,7 +282,24 @@ def owned_integrations(principal_id: int) -> list[str]:
     return [f"{owner}:{slug}" for slug, owner in query.tuples()]
 
 
+def _lock_for_delete(principal_id: int, *, superusers: bool = False) -> None:
+    """On PostgreSQL, lock the principal (an integration created for it meanwhile waits, then
+    fails, instead of being deleted with it) and, with ``superusers``, every active
+    administrator (two administrators deleting each other one at a time, not both at once).
+    SQLite's ``BEGIN IMMEDIATE`` already runs one writer at a time."""
+    if not is_postgres():
+        return
+    list(Principal.select(Principal.id).where(Principal.id == principal_id).for_update())
+    if superusers:
+        active = User.select(User.principal).where(
+            User.is_superuser == True,  # noqa: E712
+            User.is_active == True,  # noqa: E712
+        )
+        list(active.order_by(User.principal).for_update())
+
+
 def _refuse_if_owner(kind: str, name: str, principal_id: int) -> None:
+    _lock_for_delete(principal_id)
     owned = owned_integrations(principal_id)
     if owned:
         shown = ", ".join(owned[:20]) + (f" and {len(owned) - 20} more" if len(owned) > 20 else "")
@@ -296,6 +321,7 @@ def delete_user(user: User, actor: User | None = None) -> None:
     if actor is not None and actor.principal_id == user.principal_id:
         raise Conflict("you cannot delete yourself; ask another administrator")
     with write_transaction():
+        _lock_for_delete(user.principal_id, superusers=user.is_superuser)
         if user.is_superuser and not _other_active_superusers(user):
             raise Conflict(f"{user.name!r} is the last active administrator and cannot be deleted")
         _refuse_if_owner("user", user.name, user.principal_id)
