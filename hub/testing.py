@@ -15,8 +15,10 @@ A plugin's ``tests/conftest.py`` typically starts with::
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
@@ -44,6 +46,22 @@ _UNSAFE_SVG = re.compile(
     rb"|href\s*=\s*[\"'](?!#)",
     re.IGNORECASE,
 )
+
+
+def import_beside(conftest: str, *names: str) -> None:
+    """Make the helper modules ``names`` that sit beside ``conftest`` (pass ``__file__``)
+    importable by their bare names (``from local_acme import ...``) whatever pytest's import
+    mode: in ``importlib`` mode a plugin's test folder is not on ``sys.path``. Call it at the
+    top of the plugin's ``tests/conftest.py``; give helpers names no other plugin uses."""
+    folder = Path(conftest).parent
+    for name in names:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        assert spec is not None and spec.loader is not None, f"no {name}.py beside {conftest}"
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
 
 
 def load_plugin(module: str, name: str | None = None) -> PluginRegistry:

@@ -177,7 +177,15 @@ def test_no_route_takes_a_number_in_its_path_without_the_id_converter(app):
     for rule in app.url_map.iter_rules():
         for name, converter in rule._converters.items():
             kind = type(converter).__name__
-            assert kind in ("IdConverter", "UnicodeConverter", "PathConverter"), (rule, name)
+            assert kind in (
+                "IdConverter",
+                "UnicodeConverter",
+                "PathConverter",
+                "ItemIdConverter",
+            ), (
+                rule,
+                name,
+            )
 
 
 # -- cursors -------------------------------------------------------------------------------

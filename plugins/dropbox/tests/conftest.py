@@ -5,28 +5,15 @@ plugin."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.testing import import_beside
 
-def _load_helper(name: str) -> None:
-    """Make ``tests/<name>.py`` importable by its name: the hub's test run uses pytest's
-    importlib mode, where a plugin's test folder is not on ``sys.path``."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+import_beside(__file__, "dropbox_fakes", "local_dropbox")
 
-
-_load_helper("dropbox_fakes")
-_load_helper("local_dropbox")
 
 from dropbox_fakes import FakeDropbox, load  # noqa: E402
 

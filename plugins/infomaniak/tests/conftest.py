@@ -4,9 +4,7 @@ requests-mock."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,23 +16,19 @@ from flask.testing import FlaskClient
 
 from hub.plugins import PluginRegistry
 from hub.providers import Provider
-from hub.testing import isolate, load_plugin, make_hub_app, provider_of, signed_in_client
+from hub.testing import (
+    import_beside,
+    isolate,
+    load_plugin,
+    make_hub_app,
+    provider_of,
+    signed_in_client,
+)
 
+import_beside(__file__, "local_infomaniak")
 RECORDED = Path(__file__).parent / "fixtures"
 
 
-def _load_helper(name: str) -> None:
-    """Make ``tests/<name>.py`` importable by its name: the tests run in pytest's importlib mode,
-    where a plugin's test folder is not a package (the core's ``tests`` package owns that name)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-
-
-_load_helper("local_infomaniak")
 LOGIN = "https://login.infomaniak.com"
 CLIENT_ID = "ik-client"
 CLIENT_SECRET = "ik-client-secret"

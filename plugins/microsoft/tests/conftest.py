@@ -7,7 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from recorded_graph import recorded as load
+
+from hub.testing import import_beside
+
+import_beside(__file__, "recorded_graph", "local_graph")
+
+from recorded_graph import recorded as load  # noqa: E402
 
 
 @pytest.fixture
