@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from dropbox_fakes import API, load
-from hub_dropbox.api import error_tags, header_safe_json, rpc
 
 from hub.errors import (
     Conflict,
@@ -19,6 +18,7 @@ from hub.errors import (
     UpstreamFailed,
     ValidationError,
 )
+from hub_dropbox.api import error_tags, header_safe_json, rpc
 
 BEARER = {"credentials": {"token": "sl.generated"}, "auth_type": "bearer"}
 

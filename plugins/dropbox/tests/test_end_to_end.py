@@ -10,8 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from hub_dropbox.files import download
 from local_dropbox import CLIENT_ID, CLIENT_SECRET, LocalDropbox, running
+
+from hub_dropbox.files import download
 
 UMLAUTS = "/Grüße aus Zürich.txt"
 GREETING = b"Hallo aus Basel, sch\xc3\xb6ne Gr\xc3\xbc\xc3\x9fe\n"

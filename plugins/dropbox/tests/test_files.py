@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from dropbox_fakes import API, CONTENT, PAGE2_CURSOR, REPORTS, TEAM_SHARE, FakeDropbox, load
-from hub_dropbox.files import browse, download, trail_of
 
 from hub.errors import ValidationError
 from hub.items import Crumb
+from hub_dropbox.files import browse, download, trail_of
 
 BEARER = {"credentials": {"token": "sl.generated"}, "auth_type": "bearer"}
 UMLAUTS = "id:a4ayc_80_OEAAAAAAAAAYc"

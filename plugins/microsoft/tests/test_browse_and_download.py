@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hub_microsoft import downloads, folders
 from recorded_graph import DRIVE, FILES, GRAPH, LIBRARY, REMOTE, SITE, TEAM_PLANS, at, install, q
 
 from hub.errors import UpstreamFailed, ValidationError
+from hub_microsoft import downloads, folders
 
 NOTES = "01BYE5RZ2JDIXXVHMHRFBKQVIQF6KMUDZS"
 

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 import requests
-from hub_microsoft import graph
-from hub_microsoft.graph import Ref, parse_ref
 from recorded_graph import GRAPH, recorded
 
 from hub.errors import (
@@ -18,6 +16,8 @@ from hub.errors import (
     UpstreamFailed,
     ValidationError,
 )
+from hub_microsoft import graph
+from hub_microsoft.graph import Ref, parse_ref
 
 
 def test_an_id_names_its_drive_item_and_path():

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import pytest
+from recorded_graph import recorded
+
 from hub_microsoft.refusals import explain_refusal
 from hub_microsoft.tenants import is_tenant
-from recorded_graph import recorded
 
 
 def test_the_recorded_refusals_are_explained_by_their_code():
