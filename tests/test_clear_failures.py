@@ -1,4 +1,4 @@
-"""Clear failures at start and in the OAuth flow (issue 14, item 7): a key id missing from the
+"""Clear failures at start and in the OAuth flow: a key id missing from the
 key ring stops every command with one line; a connect link for an integration without a usable
 OAuth client is refused when it is made; a callback opened in the wrong session leaves the
 state to the browser that started the flow."""

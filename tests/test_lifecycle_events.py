@@ -1,4 +1,4 @@
-"""Lifecycle hooks tell the truth (issue 14, item 6): a plugin installed like any other records
+"""Lifecycle hooks tell the truth: a plugin installed like any other records
 what each ``hub_connection_*`` hook receives, and every payload's connection fields equal the
 stored row after the change; ``hub_connection_disconnected`` reports ``not_connected``."""
 

@@ -1,4 +1,4 @@
-"""Access tokens pasted by hand, without a refresh token (issue 14, item 5): Refresh is
+"""Access tokens pasted by hand, without a refresh token: Refresh is
 ``409 no_refresh_token`` and leaves them connected; they are used past their expiry until the
 provider refuses them, and only that 401 makes them ``needs_reauth``, with the reason."""
 
