@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -53,6 +53,20 @@ def unambiguous(url: str) -> bool:
         and bool(parts.hostname)
         and ("@" not in parts.netloc)
     )
+
+
+def https_under(url: str, domains: Iterable[str]) -> bool:
+    """Whether ``url`` is https on the default port to one of ``domains`` or a subdomain of one
+    (``files.1drv.com`` under ``1drv.com``): an allow-list for :meth:`ProviderContext.follow`."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme.lower() != "https" or port not in (None, 443):
+        return False
+    host = (parts.hostname or "").rstrip(".")  # lower case already
+    return any(host == domain or host.endswith(f".{domain}") for domain in domains)
 
 
 def same_origin(first: str, second: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from hub.context import https_under
 from hub.errors import UpstreamFailed
 from hub.testing import provider_context
 from tests.hostile import Answer
@@ -158,3 +159,20 @@ def test_redirects_in_a_loop_end(app, upstream):
     with pytest.raises(UpstreamFailed, match="more than 3 times"):
         follow(app, upstream, "/file")
     assert len(upstream.seen) == 4
+
+
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("https://files.1drv.com/y4m/x", True),
+        ("https://1drv.com/x", True),
+        ("https://files.1drv.com:443/x", True),
+        ("http://files.1drv.com/x", False),  # not https
+        ("https://files.1drv.com:8443/x", False),  # another port
+        ("https://evil1drv.com/x", False),  # a look-alike, not a subdomain
+        ("https://1drv.com.evil.example/x", False),
+        ("https://files.1drv.com:x/", False),  # no port at all
+    ],
+)
+def test_https_under_allows_only_https_subdomains_of_the_domains(url, allowed):
+    assert https_under(url, ("1drv.com", "sharepoint.com")) is allowed

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from hub.addresses import origin
-from hub.context import ProviderContext, unambiguous
+from hub.context import ProviderContext, https_under, unambiguous
 from hub.errors import UpstreamFailed
 from hub_google import api
 from hub_google.exports import Format
@@ -62,15 +62,7 @@ def may_carry_token(ctx: ProviderContext, url: str) -> bool:
 
 def is_google_host(url: str, domains: tuple[str, ...]) -> bool:
     """Whether ``url`` is https on the default port to one of ``domains`` or a subdomain."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme.lower() != "https" or port not in (None, 443):
-        return False
-    host = (parts.hostname or "").rstrip(".")  # already lower case
-    return any(host == domain or host.endswith(f".{domain}") for domain in domains)
+    return https_under(url, domains)
 
 
 def fetch(ctx: ProviderContext, url: str, headers: Mapping[str, str]) -> requests.Response:

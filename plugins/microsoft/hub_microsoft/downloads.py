@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from hub.addresses import origin
-from hub.context import ProviderContext, unambiguous
+from hub.context import ProviderContext, https_under, unambiguous
 from hub.disposition import filename_from_disposition
 from hub.errors import ValidationError
 from hub.items import CHUNK_SIZE, Download
@@ -86,15 +86,7 @@ def may_download_from(ctx: ProviderContext, url: str) -> bool:
     configured = ctx.endpoints.get("downloads")
     if configured and origin(url) == origin(configured):
         return True
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme.lower() != "https" or port not in (None, 443):
-        return False
-    host = (parts.hostname or "").rstrip(".")
-    return any(host.endswith(f".{domain}") for domain in DOWNLOAD_DOMAINS)
+    return https_under(url, DOWNLOAD_DOMAINS)
 
 
 def streamed(response: requests.Response, name: str, meta: dict[str, Any]) -> Download:
