@@ -13,6 +13,7 @@ from typing import Any
 
 import peewee
 
+from hub import scopes
 from hub.accounts import team_ids_of
 from hub.db import Prepared, instance, width
 from hub.errors import Forbidden, NotFound
@@ -83,10 +84,14 @@ def check(have: str | None, need: str, ref: str) -> str:
 
 
 def visible(user: User) -> peewee.ModelSelect:
-    """The integrations ``user`` can see, each with its owner's principal loaded."""
+    """The integrations ``user`` can see, each with its owner's principal loaded (only those
+    the calling API token reaches, when it is limited to some: :mod:`hub.scopes`)."""
     query = Integration.select(Integration, Principal).join(
         Principal, on=(Integration.owner == Principal.id)
     )
+    reached = scopes.calling_integrations()
+    if reached is not None:
+        query = query.where(Integration.id.in_(sorted(reached)))
     if user.is_superuser:
         return query
     ids = principal_ids(user)
@@ -106,7 +111,7 @@ def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
             fields={"ref": "neither an id (1 to 2^63-1) nor a natural id owner:slug"},
         )
     rows = _FIND[len(key) - 1].rows(user.principal_id, *key)
-    if not rows:
+    if not rows or not scopes.reaches(rows[0][0]):
         raise not_found(ref)
     row = rows[0]
     integration = instance(Integration, row)
@@ -158,6 +163,8 @@ def integration_ref(integration: Integration) -> str:
 
 
 def not_found(ref: str) -> NotFound:
+    if scopes.calling_integrations() is not None:
+        return NotFound(f"no integration {ref!r} that this API token reaches")
     return NotFound(f"no integration {ref!r} that you can see")
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import peewee
@@ -13,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub import audit, sessions
+from hub import scopes as hub_scopes
 from hub.db import (
     Prepared,
     database,
@@ -28,6 +30,7 @@ from hub.models import (
     PRINCIPAL_USER,
     TEAM_ROLES,
     ApiToken,
+    ApiTokenIntegration,
     Integration,
     LoginFailure,
     Membership,
@@ -463,13 +466,25 @@ def hash_token(plaintext: str) -> str:
 
 
 def create_token(
-    user: User, name: str, *, expires_at: dt.datetime | None = None, actor: User | None = None
+    user: User,
+    name: str,
+    *,
+    expires_at: dt.datetime | None = None,
+    actor: User | None = None,
+    scopes: Sequence[str] | None = None,
+    integrations: Sequence[Integration] | None = None,
 ) -> NewToken:
+    """A new API token for ``user``. ``scopes`` None gives it every right of its user;
+    ``integrations`` None lets it reach every integration its user can (a list, even empty,
+    limits it to those). Callers check that ``user`` can see each integration."""
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_TOKEN_NAME_LENGTH:
         raise ValidationError(
             "the token needs a name", fields={"name": f"1-{MAX_TOKEN_NAME_LENGTH} characters"}
         )
     check_text(name, "name", max_length=MAX_TOKEN_NAME_LENGTH)
+    chosen = None if scopes is None else hub_scopes.parse(scopes)
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationError("the expiry is in the past", fields={"expires": "a future time"})
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with write_transaction():
         token = ApiToken.create(
@@ -478,15 +493,77 @@ def create_token(
             token_hash=hash_token(plaintext),
             prefix=plaintext[: len(TOKEN_PREFIX) + 6],
             expires_at=expires_at,
+            scopes=chosen,
+            limited=integrations is not None,
         )
+        reached = sorted({row.id for row in integrations or ()})
+        if reached:
+            ApiTokenIntegration.insert_many(
+                [{"token": token.id, "integration": iid} for iid in reached]
+            ).execute()
+        details: dict[str, object] = {"user": user.name, "name": token.name}
+        if chosen is not None:
+            details["scopes"] = chosen
+        if integrations is not None:
+            details["integrations"] = reached
         audit.record(
             "token.create",
             actor=(actor or user).principal_id,
             target_type="token",
             target_id=token.id,
-            details={"user": user.name, "name": token.name},
+            details=details,
         )
     return NewToken(token, plaintext)
+
+
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([hdw])")
+_DURATION_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+MAX_TOKEN_LIFETIME = dt.timedelta(days=3650)
+
+
+def parse_expiry(text: str, *, field: str = "expires") -> dt.datetime:
+    """When a token made now should expire: after a duration (``12h``, ``30d``, ``8w``) or at a
+    time (``2027-01-31``, ``2027-01-31T18:00:00Z``, ``…+01:00``), in UTC without tzinfo."""
+    value = text.strip()
+    help_text = "a duration such as 12h, 30d or 8w, or a date such as 2027-01-31T18:00:00Z"
+    if match := _DURATION.fullmatch(value):
+        delta = dt.timedelta(**{_DURATION_UNITS[match[2]]: int(match[1])})
+        if delta > MAX_TOKEN_LIFETIME:
+            raise ValidationError("a token lives at most ten years", fields={field: help_text})
+        return utcnow() + delta
+    try:
+        when = dt.datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not an expiry", fields={field: help_text}) from None
+    if when.tzinfo is None and "T" in value:
+        raise ValidationError(
+            f"{text!r} has no time zone",
+            fields={field: "end it with Z or an offset such as +01:00"},
+        )
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    if when <= utcnow():
+        raise ValidationError(f"{text!r} is in the past", fields={field: help_text})
+    if when - utcnow() > MAX_TOKEN_LIFETIME:
+        raise ValidationError("a token lives at most ten years", fields={field: help_text})
+    return when
+
+
+def token_integrations(tokens: Sequence[ApiToken]) -> dict[int, list[Integration]]:
+    """The integrations each limited token reaches (with their owners), in one query."""
+    limited = [token.id for token in tokens if token.limited]
+    found: dict[int, list[Integration]] = {token_id: [] for token_id in limited}
+    if limited:
+        rows = (
+            ApiTokenIntegration.select(ApiTokenIntegration, Integration, Principal)
+            .join(Integration)
+            .join(Principal, on=(Integration.owner == Principal.id))
+            .where(ApiTokenIntegration.token.in_(limited))
+            .order_by(Integration.id)
+        )
+        for row in rows:
+            found[row.token_id].append(row.integration)
+    return found
 
 
 # Every token-authenticated request runs this: its SQL is built once (hub.db.Prepared).

@@ -11,7 +11,7 @@ import peewee
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import api, auth, clients, config, db, ids, metrics, web
+from hub import api, auth, clients, config, db, ids, metrics, scopes, web
 from hub.addresses import with_deployment_endpoints
 from hub.crypto import KeyRing, MissingKeyError
 from hub.models import encrypted_columns
@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     api.init_app(app)
     web.init_app(app)
+    scopes.check_routes(app)
     return app
 
 

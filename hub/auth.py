@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFProtect, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError as CSRFTokenInvalid
 
-from hub import accounts, sessions
+from hub import accounts, scopes, sessions
 from hub.errors import Forbidden, HubError, NotAuthenticated
 from hub.models import User, UserSession
 
@@ -79,6 +79,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     app.before_request(_check_api_csrf)
+    app.before_request(_check_token_scopes)
 
 
 @login_manager.user_loader
@@ -167,6 +168,11 @@ def superuser_only(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _check_token_scopes() -> None:
+    if _bearer_credentials(request) is not None and current_user.is_authenticated:
+        scopes.enforce()
 
 
 def _check_api_csrf() -> None:

@@ -23,7 +23,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from hub import __version__ as hub_version
-from hub import accounts, migrations, sessions
+from hub import access, accounts, migrations, sessions
 from hub.app import build_registry, create_app
 from hub.config import as_bool, private_addresses
 from hub.config import settings as hub_settings
@@ -32,6 +32,7 @@ from hub.db import database
 from hub.errors import HubError, ReauthRequired
 from hub.plugins import PLUGIN_API_VERSION, PluginRegistry
 from hub.scaffolding import write_plugin
+from hub.scopes import SCOPES
 
 ADMIN_NAME = "admin"
 
@@ -371,11 +372,47 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("user")
 @click.option("--name", default="cli", show_default=True)
+@click.option(
+    "--scope",
+    "scope_names",
+    multiple=True,
+    help="what the token may do (repeatable): " + ", ".join(SCOPES) + "; none: every right",
+)
+@click.option(
+    "--integration",
+    "integration_refs",
+    multiple=True,
+    help="an integration (id or owner:slug) the token is limited to (repeatable); none: all",
+)
+@click.option("--expires", default=None, help="after a duration (12h, 30d, 8w) or at a date")
 @with_appcontext
-def tokens_create(user: str, name: str) -> None:
+def tokens_create(
+    user: str,
+    name: str,
+    scope_names: tuple[str, ...],
+    integration_refs: tuple[str, ...],
+    expires: str | None,
+) -> None:
     """Create an API token for USER; it is printed once, alone on the last line."""
-    new = run_database(lambda: accounts.create_token(accounts.get_user(user), name))
-    click.echo(f"API token {new.token.name!r} for {user} (store it now; it is not shown again):")
+
+    def create() -> accounts.NewToken:
+        owner = accounts.get_user(user)
+        reached = [access.find(owner, ref)[0] for ref in integration_refs]
+        return accounts.create_token(
+            owner,
+            name,
+            expires_at=accounts.parse_expiry(expires, field="--expires") if expires else None,
+            scopes=list(scope_names) or None,
+            integrations=reached or None,
+        )
+
+    new = run_database(create)
+    rights = ", ".join(new.token.scopes) if new.token.scopes else "every right of the user"
+    limits = f"; only {', '.join(integration_refs)}" if integration_refs else ""
+    click.echo(
+        f"API token {new.token.name!r} for {user} ({rights}{limits}; "
+        "store it now; it is not shown again):"
+    )
     click.echo(new.plaintext)
 
 

@@ -74,6 +74,20 @@ def _approved_origins(db: peewee.Database, migrator: SchemaMigrator) -> None:
         apply_operations(migrator.add_column(table, "approved_origins", field))
 
 
+@migration(4, "scoped API tokens")
+def _scoped_tokens(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    table = models.ApiToken._meta.table_name
+    columns = {column.name for column in db.get_columns(table)}
+    operations = [
+        migrator.add_column(table, name, getattr(models.ApiToken, name))
+        for name in ("scopes", "limited")
+        if name not in columns
+    ]
+    if operations:
+        apply_operations(*operations)
+    db.create_tables([models.ApiTokenIntegration])
+
+
 def applied_versions() -> set[int]:
     if not SchemaMigration.table_exists():
         return set()

@@ -136,6 +136,11 @@ class ApiToken(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
     last_used_at = peewee.DateTimeField(null=True)
     expires_at = peewee.DateTimeField(null=True)
+    # None: every right of its user (tokens made before scopes). Else names from hub.scopes.
+    scopes = JSONField(null=True)
+    # True: it reaches only the integrations of its ApiTokenIntegration rows (none left when
+    # they were all deleted: never "every integration").
+    limited = peewee.BooleanField(default=False)
 
 
 class UserSession(BaseModel):
@@ -173,6 +178,16 @@ class Integration(BaseModel):
 
     class Meta:
         indexes = ((("owner", "slug"), True),)
+
+
+class ApiTokenIntegration(BaseModel):
+    """An integration a limited API token may reach."""
+
+    token = peewee.ForeignKeyField(ApiToken, backref="integration_rows", on_delete="CASCADE")
+    integration = peewee.ForeignKeyField(Integration, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("token", "integration"), True),)
 
 
 class Connection(BaseModel):
@@ -271,6 +286,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     ApiToken,
     UserSession,
     Integration,
+    ApiTokenIntegration,
     Connection,
     Share,
     OAuthTransaction,

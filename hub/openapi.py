@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Rule
 
 import hub
+from hub import scopes
 from hub.ids import MAX_ID
 
 REF = "#/components/schemas/{model}"
@@ -57,7 +58,17 @@ def build(app: Flask) -> dict[str, Any]:
         },
         servers=[{"url": app.config["PUBLIC_URL"]}],
     )
-    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token. A token made with scopes calls only the operations "
+            "whose scope it holds (x-hub-scope; 'any': every token, 'all': a token without "
+            "scopes or a session); one limited to integrations reaches only those. Scopes: "
+            + "; ".join(f"{name}: {text}" for name, text in scopes.SCOPES.items()),
+        },
+    )
     spec.components.security_scheme(
         "sessionCookie",
         {
@@ -143,8 +154,11 @@ def _operation(rule: Rule, view: Any, method: str) -> dict[str, Any]:
     query_model = getattr(view, "query_params", None)
     if query_model is not None:
         operation["parameters"] = _query_parameters(query_model)
-    if not rule.rule.startswith(("/api/login", "/api/openapi.json")):
-        operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+    requirement = scopes.requirement_of(view)
+    operation["x-hub-scope"] = requirement
+    if requirement != scopes.PUBLIC:
+        named = [requirement] if requirement in scopes.SCOPES else []
+        operation["security"] = [{"bearerAuth": named}, {"sessionCookie": []}]
     return operation
 
 

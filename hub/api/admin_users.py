@@ -13,6 +13,7 @@ from hub.api.validation import PageQuery, page, query
 from hub.auth import current, superuser_only
 from hub.db import isoformat
 from hub.models import Membership, Principal, User
+from hub.scopes import needs
 
 
 def render_member(row: Membership) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def render_member(row: Membership) -> dict[str, Any]:
 
 def register(api: Blueprint) -> None:
     @api.post("/users/<name>/deactivate")
+    @needs("admin")
     @superuser_only
     def deactivate_user(name: str) -> Response:
         """Deactivate a user: their sessions end, sign-in and API tokens are refused
@@ -36,6 +38,7 @@ def register(api: Blueprint) -> None:
         return jsonify(render.user(user))
 
     @api.post("/users/<name>/reactivate")
+    @needs("admin")
     @superuser_only
     def reactivate_user(name: str) -> Response:
         """Let a deactivated user sign in and use their API tokens again (administrators only)."""
@@ -44,6 +47,7 @@ def register(api: Blueprint) -> None:
         return jsonify(render.user(user))
 
     @api.delete("/users/<name>")
+    @needs("admin")
     @superuser_only
     def delete_user(name: str) -> tuple[str, int]:
         """Delete a user (administrators only); 409 while they own integrations, for yourself
@@ -52,6 +56,7 @@ def register(api: Blueprint) -> None:
         return "", 204
 
     @api.delete("/teams/<slug>")
+    @needs("admin")
     @superuser_only
     def delete_team(slug: str) -> tuple[str, int]:
         """Delete a team (administrators only); 409 while it owns integrations."""
@@ -59,6 +64,7 @@ def register(api: Blueprint) -> None:
         return "", 204
 
     @api.get("/teams/<slug>/members")
+    @needs("integrations:read")
     @superuser_only
     @query(PageQuery)
     def list_team_members(slug: str, params: PageQuery) -> Response:

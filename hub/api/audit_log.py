@@ -12,6 +12,7 @@ from hub.auth import superuser_only
 from hub.db import isoformat
 from hub.ids import DatabaseId
 from hub.models import AuditEvent
+from hub.scopes import needs
 
 
 class AuditQuery(PageQuery):
@@ -42,6 +43,7 @@ def events_page(params: AuditQuery) -> dict[str, Any]:
 
 def register(api: Blueprint) -> None:
     @api.get("/audit")
+    @needs("admin")
     @superuser_only
     @query(AuditQuery)
     def list_audit(params: AuditQuery) -> Response:

@@ -13,6 +13,7 @@ from hub.db import isoformat
 from hub.errors import NotFound
 from hub.models import Integration
 from hub.providers import Provider
+from hub.scopes import needs
 
 NONCE_KEY = "hub_oauth_nonce"
 
@@ -33,6 +34,7 @@ def provider_of(integration: Integration) -> Provider:
 
 def register(api: Blueprint) -> None:
     @api.get("/integrations/<ref>/connect")
+    @needs("connections:write")
     @signed_in
     def connect(ref: str) -> Response | tuple[Response, int]:
         """Start connecting: a browser is redirected to the provider; an API client gets a
@@ -57,6 +59,7 @@ def register(api: Blueprint) -> None:
         return redirect(url, code=302)
 
     @api.post("/integrations/<ref>/connection/refresh")
+    @needs("connections:write")
     @signed_in
     def refresh_connection(ref: str) -> Response:
         """Refresh the access token now (unless another request just did)."""

@@ -15,6 +15,7 @@ from hub.connections import check_credentials
 from hub.context import TransientContext
 from hub.errors import ConfigurationError
 from hub.models import Integration
+from hub.scopes import needs
 
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -34,6 +35,7 @@ class PreviewRequest(IntegrationFields):
 
 def register(api: Blueprint) -> None:
     @api.get("/integrations/<ref>/services")
+    @needs("integrations:read")
     @signed_in
     def list_services(ref: str) -> Response:
         """The services of this integration's provider, and whether each can be browsed."""
@@ -42,6 +44,7 @@ def register(api: Blueprint) -> None:
         return jsonify({"items": services, "nextCursor": None})
 
     @api.get("/integrations/<ref>/services/<service>/items")
+    @needs("data")
     @signed_in
     @query(ItemsQuery)
     def list_items(ref: str, service: str, params: ItemsQuery) -> Response:
@@ -59,6 +62,7 @@ def register(api: Blueprint) -> None:
         "/integrations/<ref>/services/<service>/items/<item:item_id>/download",
         merge_slashes=False,
     )
+    @needs("data")
     @signed_in
     def download_item(ref: str, service: str, item_id: str) -> Response:
         """The file's bytes, streamed; ``Range`` is passed to the provider, and query parameters
@@ -74,6 +78,7 @@ def register(api: Blueprint) -> None:
         return browse.download_response(download)
 
     @api.get("/integrations/<ref>/preview")
+    @needs("data")
     @signed_in
     def preview_saved(ref: str) -> Response:
         """A shallow tree of every service, through your connection."""
@@ -83,6 +88,7 @@ def register(api: Blueprint) -> None:
         return jsonify(browse.preview(browse.context_for(provider, integration, user)))
 
     @api.post("/integrations/preview")
+    @needs("data")
     @signed_in
     @body(PreviewRequest)
     def preview_unsaved(payload: PreviewRequest) -> Response:
@@ -112,6 +118,7 @@ def register(api: Blueprint) -> None:
         defaults={"path": ""},
         merge_slashes=False,
     )
+    @needs("data")
     @signed_in
     def proxy_request(ref: str, path: str) -> Response:
         """Forward the request to the integration's API base URL + path, credentials added."""

@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from hub import openapi
 from hub.db import database
+from hub.scopes import PUBLIC, needs
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
 
 def register_openapi(api: Blueprint) -> None:
     @api.get("/openapi.json")
+    @needs(PUBLIC)
     def openapi_document() -> Response:
         """The OpenAPI 3.1 document of this API."""
         state = current_app.extensions["hub"]

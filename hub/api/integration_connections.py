@@ -14,6 +14,7 @@ from hub.auth import current, signed_in
 from hub.connections import SHARED
 from hub.db import isoformat
 from hub.models import Connection, Integration, Principal, User
+from hub.scopes import needs
 
 ConnectionStatus = Literal["not_connected", "connected", "needs_reauth", "error"]
 
@@ -79,6 +80,7 @@ def connections_page(integration: Integration, params: ConnectionsQuery) -> dict
 
 def register(api: Blueprint) -> None:
     @api.get("/integrations/<ref>/connections")
+    @needs("integrations:read")
     @signed_in
     @query(ConnectionsQuery)
     def list_integration_connections(ref: str, params: ConnectionsQuery) -> Response:

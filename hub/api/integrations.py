@@ -8,12 +8,13 @@ import peewee
 import pydantic
 from flask import Blueprint, Response, jsonify
 
-from hub import access, integrations
+from hub import access, integrations, scopes
 from hub.api.validation import ApiModel, PageQuery, body, page, query
 from hub.auth import current, signed_in
 from hub.connections import holder_for
-from hub.errors import ValidationError
+from hub.errors import Forbidden, ValidationError
 from hub.models import Connection, Integration, Principal, User
+from hub.scopes import needs
 
 AuthType = Literal["oauth2", "apikey", "basic", "bearer"]
 Mode = Literal["per-user", "shared"]
@@ -78,11 +79,16 @@ def render_one(user: User, integration: Integration) -> dict[str, Any]:
 
 def register(api: Blueprint) -> None:
     @api.post("/integrations")
+    @needs("integrations:write")
     @signed_in
     @body(IntegrationCreate)
     def create_integration(payload: IntegrationCreate) -> tuple[Response, int]:
         """Create an integration (owned by you, or by a team you belong to)."""
         user = current()
+        if scopes.calling_integrations() is not None:
+            raise Forbidden(
+                "this API token is limited to some integrations: it cannot create integrations"
+            )
         fields = payload.model_dump(exclude_unset=True)
         fields.setdefault("provider", "custom")
         fields.setdefault("connection_mode", "per-user")
@@ -92,6 +98,7 @@ def register(api: Blueprint) -> None:
         return jsonify(render_one(user, integration)), 201
 
     @api.get("/integrations")
+    @needs("integrations:read")
     @signed_in
     @query(IntegrationQuery)
     def list_integrations(params: IntegrationQuery) -> Response:
@@ -115,6 +122,7 @@ def register(api: Blueprint) -> None:
         )
 
     @api.get("/integrations/<ref>")
+    @needs("integrations:read")
     @signed_in
     def get_integration(ref: str) -> Response:
         """One integration, by numeric id or natural id ``owner:slug``."""
@@ -123,6 +131,7 @@ def register(api: Blueprint) -> None:
         return jsonify(render_one(user, integration))
 
     @api.patch("/integrations/<ref>")
+    @needs("integrations:write")
     @signed_in
     @body(IntegrationPatch)
     def patch_integration(ref: str, payload: IntegrationPatch) -> Response:
@@ -136,6 +145,7 @@ def register(api: Blueprint) -> None:
         return jsonify(render_one(user, integration))
 
     @api.delete("/integrations/<ref>")
+    @needs("integrations:write")
     @signed_in
     def delete_integration(ref: str) -> tuple[str, int]:
         """Delete an integration, its connections and shares (manage access)."""

@@ -22,6 +22,7 @@ from hub.db import utcnow, write_transaction
 from hub.errors import NotFound
 from hub.models import ProviderCredential, User
 from hub.providers import Provider
+from hub.scopes import needs
 
 
 class CredentialsPut(ApiModel):
@@ -149,6 +150,7 @@ def describe(provider: Provider) -> dict[str, Any]:
 
 def register(api: Blueprint) -> None:
     @api.get("/providers")
+    @needs("integrations:read")
     @signed_in
     def list_providers() -> Response:
         """Every installed provider with its auth types, services and default scopes."""
@@ -156,12 +158,14 @@ def register(api: Blueprint) -> None:
         return jsonify({"items": [describe(p) for p in providers], "nextCursor": None})
 
     @api.get("/providers/<name>")
+    @needs("integrations:read")
     @signed_in
     def get_provider_view(name: str) -> Response:
         """One installed provider."""
         return jsonify(describe(get_provider(name)))
 
     @api.get("/providers/<name>/icon")
+    @needs("integrations:read")
     def provider_icon(name: str) -> Response:
         """The provider's bundled icon."""
         provider = get_provider(name)
@@ -174,6 +178,7 @@ def register(api: Blueprint) -> None:
         return response
 
     @api.put("/providers/<name>/credentials")
+    @needs("admin")
     @superuser_only
     @body(CredentialsPut)
     def put_credentials(name: str, payload: CredentialsPut) -> Response:
@@ -189,6 +194,7 @@ def register(api: Blueprint) -> None:
         return jsonify(_credentials(provider, row))
 
     @api.get("/providers/<name>/credentials")
+    @needs("admin")
     @superuser_only
     def get_credentials(name: str) -> Response:
         """Whether client credentials are set, and from where (never the secret)."""
@@ -196,6 +202,7 @@ def register(api: Blueprint) -> None:
         return jsonify(_credentials(provider, stored_credentials(provider)))
 
     @api.delete("/providers/<name>/credentials")
+    @needs("admin")
     @superuser_only
     def delete_credentials(name: str) -> tuple[str, int]:
         """Forget the stored client credentials."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.accounts import token_integrations
 from hub.db import isoformat
-from hub.models import ApiToken, Membership, Principal, Team, User, UserSession
+from hub.models import ApiToken, Integration, Membership, Principal, Team, User, UserSession
 
 
 def user(row: User, *, private: bool = True) -> dict[str, Any]:
@@ -53,15 +54,28 @@ def team(row: Team) -> dict[str, Any]:
     }
 
 
-def token(row: ApiToken) -> dict[str, Any]:
+def token(row: ApiToken, reaches: list[Integration] | None = None) -> dict[str, Any]:
+    """A token (never its value). ``scopes`` null: every right of its user; ``integrations``
+    null: every integration its user can reach, else the natural ids of those it is limited to
+    (``reaches``)."""
     return {
         "id": row.id,
         "name": row.name,
         "prefix": row.prefix,
+        "scopes": row.scopes,
+        "integrations": (
+            [f"{i.owner.name}:{i.slug}" for i in reaches or ()] if row.limited else None
+        ),
         "createdAt": isoformat(row.created_at),
         "lastUsedAt": isoformat(row.last_used_at),
         "expiresAt": isoformat(row.expires_at),
     }
+
+
+def tokens(rows: list[ApiToken]) -> list[dict[str, Any]]:
+    """Several tokens, the integrations of the limited ones looked up at once."""
+    reaches = token_integrations(rows)
+    return [token(row, reaches.get(row.id)) for row in rows]
 
 
 def session(row: UserSession, current: UserSession | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from hub.api.validation import ApiModel, PageQuery, body, page, query
 from hub.auth import SessionUser, current, signed_in
 from hub.errors import NotAuthenticated
 from hub.models import UserSession
+from hub.scopes import ALL_RIGHTS, ANY_TOKEN, PUBLIC, needs
 
 # Where flask-login keeps the id of the signed-in user: for the hub, the session's key.
 SESSION_KEY = "_user_id"
@@ -60,6 +61,7 @@ def sign_out_everywhere(user: accounts.User, actor: accounts.User) -> None:
 
 def register(api: Blueprint) -> None:
     @api.post("/login")
+    @needs(PUBLIC)
     @body(LoginRequest)
     def login(payload: LoginRequest) -> Response:
         """Start a browser session."""
@@ -67,18 +69,21 @@ def register(api: Blueprint) -> None:
         return jsonify(_me(user))
 
     @api.post("/logout")
+    @needs(ANY_TOKEN)
     def logout() -> tuple[str, int]:
         """End the browser session."""
         sign_out()
         return "", 204
 
     @api.get("/me")
+    @needs(ANY_TOKEN)
     @signed_in
     def me() -> Response:
         """The signed-in user, with their teams."""
         return jsonify(_me(current()))
 
     @api.get("/me/sessions")
+    @needs(ALL_RIGHTS)
     @signed_in
     @query(PageQuery)
     def list_sessions(params: PageQuery) -> Response:
@@ -90,6 +95,7 @@ def register(api: Blueprint) -> None:
         )
 
     @api.delete("/me/sessions")
+    @needs(ALL_RIGHTS)
     @signed_in
     def end_sessions() -> tuple[str, int]:
         """Sign out everywhere: end every browser session of the caller (tokens stay)."""

@@ -14,6 +14,7 @@ from hub.errors import NotFound
 from hub.icons import icon_response, sniff_icon
 from hub.models import Share
 from hub.plugins import PluginRegistry
+from hub.scopes import needs
 
 Secret = pydantic.Field(default=None, min_length=1, max_length=8000)
 
@@ -40,6 +41,7 @@ def register(api: Blueprint) -> None:
     # -- connection -----------------------------------------------------------------------
 
     @api.get("/integrations/<ref>/connection")
+    @needs("integrations:read")
     @signed_in
     def get_connection(ref: str) -> Response:
         """The status of the connection you use (yours, or the shared one); no secrets."""
@@ -49,6 +51,7 @@ def register(api: Blueprint) -> None:
         return jsonify(connections.describe(integration, connection))
 
     @api.post("/integrations/<ref>/connection")
+    @needs("connections:write")
     @signed_in
     @body(CredentialsPost)
     def post_connection(ref: str, payload: CredentialsPost) -> Response:
@@ -60,6 +63,7 @@ def register(api: Blueprint) -> None:
         return jsonify(connections.describe(integration, connection))
 
     @api.delete("/integrations/<ref>/connection")
+    @needs("connections:write")
     @signed_in
     def delete_connection(ref: str) -> tuple[str, int]:
         """Disconnect: remove your connection (or the shared one, with manage access)."""
@@ -71,6 +75,7 @@ def register(api: Blueprint) -> None:
     # -- shares ---------------------------------------------------------------------------
 
     @api.get("/integrations/<ref>/shares")
+    @needs("integrations:read")
     @signed_in
     def list_shares(ref: str) -> Response:
         """Who the integration is shared with, and how."""
@@ -79,6 +84,7 @@ def register(api: Blueprint) -> None:
         return jsonify({"items": [_share(row) for row in rows], "nextCursor": None})
 
     @api.put("/integrations/<ref>/shares/<principal>")
+    @needs("integrations:write")
     @signed_in
     @body(SharePut)
     def put_share(ref: str, principal: str, payload: SharePut) -> Response:
@@ -89,6 +95,7 @@ def register(api: Blueprint) -> None:
         return jsonify(_share(sharing.set_share(user, integration, target, payload.access)))
 
     @api.delete("/integrations/<ref>/shares/<principal>")
+    @needs("integrations:write")
     @signed_in
     def delete_share(ref: str, principal: str) -> tuple[str, int]:
         """Stop sharing with a user or team (manage access)."""
@@ -100,6 +107,7 @@ def register(api: Blueprint) -> None:
     # -- icon -----------------------------------------------------------------------------
 
     @api.get("/integrations/<ref>/icon")
+    @needs("integrations:read")
     @signed_in
     def get_icon(ref: str) -> Response:
         """The integration's icon, or its provider's default."""
@@ -112,6 +120,7 @@ def register(api: Blueprint) -> None:
         return icon_response(provider.icon.data, provider.icon.media_type)
 
     @api.put("/integrations/<ref>/icon")
+    @needs("integrations:write")
     @signed_in
     def put_icon(ref: str) -> Response:
         """Upload an icon: PNG, JPEG or WebP, checked by content (edit access)."""
@@ -124,6 +133,7 @@ def register(api: Blueprint) -> None:
         return jsonify({"type": media_type, "size": len(data)})
 
     @api.delete("/integrations/<ref>/icon")
+    @needs("integrations:write")
     @signed_in
     def delete_icon(ref: str) -> tuple[str, int]:
         """Go back to the provider's default icon (edit access)."""

@@ -7,13 +7,14 @@ from flask import request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from hub import accounts, sessions
+from hub import access, accounts, sessions
 from hub.api import render
 from hub.api.accounts import TokenCreate
 from hub.api.session import sign_out_everywhere
 from hub.api.validation import parse
 from hub.errors import HubError
-from hub.models import ApiToken, User, UserSession
+from hub.models import ApiToken, Integration, User, UserSession
+from hub.scopes import SCOPES
 from hub.web import done, failed, form_errors, page, render_page, web
 
 EXPIRY_CHOICES = [
@@ -29,12 +30,16 @@ def _account_page(user: User, **context: object) -> str:
     tokens = ApiToken.select().where(ApiToken.user == user).order_by(ApiToken.created_at.desc())
     this = getattr(current_user, "session", None)
     open_sessions = sessions.live(user).order_by(UserSession.last_seen_at.desc())
+    reachable = access.visible(user).order_by(Integration.name, Integration.id)
+    context.setdefault("chosen", {"scopes": [], "integrations": []})
     return render_page(
         "account.html",
-        tokens=[render.token(t) for t in tokens],
+        tokens=render.tokens(list(tokens)),
         sessions=[render.session(s, this) for s in open_sessions],
         teams=render.memberships_of(user),
         expiry_choices=EXPIRY_CHOICES,
+        scope_choices=SCOPES,
+        integration_choices=[(f"{i.owner.name}:{i.slug}", i.name) for i in reachable],
         **context,
     )
 
@@ -54,10 +59,22 @@ def create_token(user: User) -> str | tuple[str, int]:
     days = request.form.get("expiresInDays", "")
     if days:
         data["expiresInDays"] = int(days) if days.isascii() and days.isdigit() else days
+    chosen = {
+        "scopes": request.form.getlist("scopes"),
+        "integrations": request.form.getlist("integrations"),
+    }
+    # "Some" rights or integrations with none ticked is a token that can do nothing: refused.
+    if request.form.get("rights") == "some":
+        data["scopes"] = chosen["scopes"]
+    if request.form.get("reach") == "some":
+        data["integrations"] = chosen["integrations"]
     try:
         new = parse(TokenCreate, data, where="form").create(user)
     except HubError as exc:
-        return _account_page(user, errors=form_errors(exc), new_token=None, name=name), 400
+        page_again = _account_page(
+            user, errors=form_errors(exc), new_token=None, name=name, chosen=chosen
+        )
+        return page_again, 400
     return _account_page(user, errors={}, new_token=new.plaintext, new_token_name=name)
 
 
