@@ -88,6 +88,25 @@ def _scoped_tokens(db: peewee.Database, migrator: SchemaMigrator) -> None:
     db.create_tables([models.ApiTokenIntegration])
 
 
+@migration(5, "credential export, client-credentials grants and connection metadata")
+def _backend_fields(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    wanted = {
+        models.Integration: ("credentials_export", "grant_type"),
+        models.Connection: ("metadata",),
+    }
+    operations = []
+    for model, names in wanted.items():
+        table = model._meta.table_name
+        columns = {column.name for column in db.get_columns(table)}
+        operations += [
+            migrator.add_column(table, name, getattr(model, name))
+            for name in names
+            if name not in columns
+        ]
+    if operations:
+        apply_operations(*operations)
+
+
 def applied_versions() -> set[int]:
     if not SchemaMigration.table_exists():
         return set()

@@ -172,6 +172,10 @@ class Integration(BaseModel):
     settings = JSONField(default=dict)
     icon = peewee.BlobField(null=True)
     icon_type = peewee.CharField(max_length=32, null=True)
+    # A manage user's opt-in: GET .../connection/credentials hands out the connection's secrets.
+    credentials_export = peewee.BooleanField(default=False)
+    # OAuth2 grant: "authorization_code" (a user in the loop) or "client_credentials" (shared).
+    grant_type = peewee.CharField(max_length=32, default="authorization_code")
     created_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
@@ -211,6 +215,8 @@ class Connection(BaseModel):
     last_refreshed_at = peewee.DateTimeField(null=True)
     refresh_failures = peewee.IntegerField(default=0)
     retry_refresh_at = peewee.DateTimeField(null=True)
+    # A small JSON object its holder or a manage user sets (hub.metadata); None: empty.
+    metadata = JSONField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
 
