@@ -11,9 +11,9 @@ from typing import Any
 
 from hub import audit
 from hub.access import require
-from hub.connections import holder_connection, holder_for, require_holder_access
+from hub.connections import SHARED, holder_connection, holder_for, require_holder_access
 from hub.db import utcnow, write_transaction
-from hub.errors import HubError, NotFound, ValidationError
+from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
 from hub.events import notify
 from hub.models import Connection, Integration, OAuthTransaction, Principal, User
 from hub.oauth import (
@@ -22,6 +22,7 @@ from hub.oauth import (
     Profile,
     TokenError,
     authorization,
+    client_token,
     digest,
     error_sentence,
     exchange_code,
@@ -72,6 +73,7 @@ def start(
 ) -> str:
     """Create the transaction and return the provider's authorization URL."""
     _check_can_connect(integration, level)
+    _check_user_grant(integration)
     client = resolve(provider, integration)  # a missing client is an error before any redirect
     grant = authorization(client)
     with write_transaction():
@@ -106,6 +108,37 @@ def _check_can_connect(integration: Integration, level: str) -> None:
     require_holder_access(integration, level)
 
 
+def _check_user_grant(integration: Integration) -> None:
+    if integration.grant_type == "client_credentials":
+        raise ValidationError(
+            f"{integration.name} uses a client-credentials grant: connecting fetches its token "
+            "without a browser",
+            fields={"grantType": "client_credentials"},
+        )
+
+
+def connect_client(
+    provider: Provider, integration: Integration, user: User, level: str
+) -> Connection:
+    """Connect an integration with a client-credentials grant: the hub asks the token endpoint
+    for a token of the integration's own client, no user and no browser in the loop, and keeps
+    it as the shared connection (refreshed the same way when it is due)."""
+    _check_can_connect(integration, level)
+    client = resolve(provider, integration)
+    try:
+        token = client_token(client)
+    except TokenError as exc:
+        secret = client.client_secret.reveal() if client.client_secret else None
+        _failed_audit(user, integration, "token", exc.error, exc.description, [secret])
+        raise UpstreamFailed(
+            f"{client.name} refused the client: {error_sentence(exc.error)}; nothing was stored",
+            code="oauth_failed",
+        ) from None
+    connection = _save(integration, user, SHARED, client, token, None)
+    notify("hub_connection_connected", integration, connection, user)
+    return connection
+
+
 def create_link(
     provider: Provider, integration: Integration, user: User, level: str, return_to: str | None
 ) -> tuple[str, dt.datetime]:
@@ -113,6 +146,7 @@ def create_link(
     usable OAuth client (none configured, or the hub's own one may not go to this
     integration's addresses) is an error now, not when the link is opened."""
     _check_can_connect(integration, level)
+    _check_user_grant(integration)
     resolve(provider, integration)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + TRANSACTION_LIFETIME
@@ -311,7 +345,7 @@ def _save(
     holder: str,
     client: OAuthClient,
     token: dict[str, Any],
-    profile: Profile,
+    profile: Profile | None,
 ) -> Connection:
     with write_transaction():
         connection = holder_connection(integration, user, holder)

@@ -237,6 +237,7 @@ def describe(integration: Integration, connection: Connection | None) -> dict[st
             hasRefreshToken=connection.refresh_token is not None,
             lastError=connection.last_error,
             lastRefreshedAt=isoformat(connection.last_refreshed_at),
+            metadata=connection.metadata or {},
             connectedAt=isoformat(connection.created_at),
             updatedAt=isoformat(connection.updated_at),
         )

@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from hub.addresses import endpoints_of, origin, setting_values
+from hub.db import isoformat
 from hub.errors import (
     ConfigurationError,
     Conflict,
@@ -336,6 +337,36 @@ class ProviderContext:
             refuse_header_name(name)  # a value saved before the rule, or a changed rule
             headers[name] = values["apiKey"]
         return {}
+
+    def exported_credentials(self) -> dict[str, Any]:
+        """What a backend needs to call the provider itself with this connection: a fresh
+        access token (refreshed first when due, through :func:`ensure_fresh`) with its type,
+        expiry and scope, or the stored API key, basic or bearer credential and where it goes.
+        Never the refresh token: the hub keeps refreshing. For :mod:`hub.credential_export`
+        only, which decides who may have it."""
+        auth_type = self.integration.auth_type
+        if auth_type == "oauth2":
+            token = self._access_token()
+            assert self.connection is not None
+            return {
+                "type": "oauth2",
+                "accessToken": token,
+                "tokenType": self.connection.token_type or "Bearer",
+                "expiresAt": isoformat(self.connection.expires_at),
+                "scope": self.connection.scope,
+            }
+        values = self._credential_values()
+        if auth_type == "apikey":
+            query_name = self.settings.get("apiKeyQuery")
+            place = (
+                {"in": "query", "name": query_name}
+                if query_name
+                else {"in": "header", "name": self.settings.get("apiKeyHeader") or "X-Api-Key"}
+            )
+            return {"type": "apikey", "apiKey": values["apiKey"], **place}
+        if auth_type == "basic":
+            return {"type": "basic", "username": values["username"], "password": values["password"]}
+        return {"type": "bearer", "token": values["token"]}
 
     def _connected(self) -> Connection:
         if self.connection is None or self.connection.status == "not_connected":

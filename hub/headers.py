@@ -16,7 +16,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from hub import metadata
 from hub.errors import HubError, ValidationError
 
 MAX_HEADERS = 50
@@ -54,6 +56,8 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z0-9_.]+")
 # Unicode control characters (C0, DEL, C1 including NEL U+0085) and the line and paragraph
 # separators U+2028/U+2029, which some parsers treat as line breaks.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: How the variable family of a connection's metadata is listed among the known variables.
+METADATA_VARIABLE = "${connection.metadata.<key>}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class HeaderContext:
     integration_slug: str
     integration_owner: str
     connection_external_id: str | None
+    # The connection's metadata, for ${connection.metadata.<key>} (hub.metadata).
+    connection_metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -204,9 +210,9 @@ def _template_problem(template: object, variables: Mapping[str, HeaderVariable])
         used = template_variables(template)
     except HeaderTemplateError as exc:
         return str(exc)
-    unknown = [name for name in used if name not in variables]
+    unknown = [name for name in used if name not in variables and not _metadata_path(name)]
     if unknown:
-        known = ", ".join(f"${{{name}}}" for name in sorted(variables)) or "none"
+        known = ", ".join([*(f"${{{name}}}" for name in sorted(variables)), METADATA_VARIABLE])
         listed = ", ".join(f"${{{name}}}" for name in unknown)
         return f"unknown variable {listed}; known: {known}"
     return None
@@ -262,6 +268,15 @@ def _expand_one(
         if isinstance(part, str):
             pieces.append(part)
             continue
+        path = _metadata_path(part.name)
+        if path is not None and part.name not in variables:
+            text = metadata.template_text(metadata.lookup(context.connection_metadata, path))
+            if text is None:
+                raise HeaderRefused(
+                    f"header {name}: ${{{part.name}}} is an object or a list, not a value"
+                )
+            pieces.append(text)
+            continue
         variable = variables.get(part.name)
         if variable is None:
             # Saved when a plugin defined it; that plugin is gone now.
@@ -278,6 +293,17 @@ def _expand_one(
             )
         pieces.append(value)
     return "".join(pieces)
+
+
+def _metadata_path(name: str) -> str | None:
+    """The path inside the connection's metadata that ``${connection.metadata.<path>}`` names."""
+    if not name.startswith(metadata.TEMPLATE_PREFIX):
+        return None
+    path = name[len(metadata.TEMPLATE_PREFIX) :]
+    steps = path.split(".")
+    if not path or len(steps) > metadata.MAX_DEPTH or not all(map(metadata.KEY.fullmatch, steps)):
+        return None
+    return path
 
 
 def refuse_header_name(name: str) -> None:

@@ -50,7 +50,12 @@ FIELD_NAMES = {
     "api_base_uri": "apiBaseUri",
     "headers": "headers",
     "settings": "settings",
+    "credentials_export": "credentialsExport",
+    "grant_type": "grantType",
 }
+GRANT_TYPES = ("authorization_code", "client_credentials")
+# Fields only a manage user may change: who may take the credentials out, and how they are got.
+MANAGE_ONLY = ("credentials_export", "grant_type")
 
 
 def slugify(name: str) -> str:
@@ -135,6 +140,7 @@ def validate(values: dict[str, Any]) -> tuple[dict[str, Any], Provider]:
                 problems.add(
                     FIELD_NAMES[column], f"only used with authType oauth2, not {auth_type}"
                 )
+    _check_grant(values, auth_type, problems)
     if provider.api_endpoint is None and not values.get("api_base_uri"):
         problems.add("apiBaseUri", f"required: provider {provider.name} has no default")
     for column in ("client_id", "scope"):
@@ -149,6 +155,28 @@ def validate(values: dict[str, Any]) -> tuple[dict[str, Any], Provider]:
     values["settings"] = _validate_settings(provider, values["settings"], problems, allow_private)
     problems.raise_if_any()
     return values, provider
+
+
+def _check_grant(values: dict[str, Any], auth_type: str, problems: Problems) -> None:
+    """A client-credentials grant gets a token for the client itself, with no user in the loop:
+    only for a shared connection, and only with the integration's own client — never the hub's,
+    which would hand anyone who can create an integration a token of the hub's application."""
+    values["credentials_export"] = bool(values.get("credentials_export"))
+    grant = values.get("grant_type") or "authorization_code"
+    values["grant_type"] = grant
+    if grant not in GRANT_TYPES:
+        problems.add("grantType", f"must be one of {', '.join(GRANT_TYPES)}")
+    elif grant == "client_credentials":
+        if auth_type != "oauth2":
+            problems.add("grantType", f"client_credentials is an OAuth2 grant, not {auth_type}")
+        if values.get("connection_mode") != "shared":
+            problems.add("connectionMode", "a client_credentials grant has no user: use shared")
+        for column in ("client_id", "client_secret"):
+            if not values.get(column):
+                problems.add(
+                    FIELD_NAMES[column],
+                    "a client_credentials grant needs the integration's own client",
+                )
 
 
 def _validate_settings(
@@ -289,8 +317,17 @@ def update(
         for column in OAUTH_ONLY:
             if column not in changes:
                 merged[column] = None
-    values, provider = validate({**merged, "client_secret": secret})
+    # The stored secret counts for the checks that need one (a client-credentials grant).
+    kept = "stored" if integration.client_secret is not None else None
+    checked_secret = secret if secret_sent else (kept if merged["auth_type"] == "oauth2" else None)
+    values, provider = validate({**merged, "client_secret": checked_secret})
     values.pop("client_secret", None)
+    guarded = [FIELD_NAMES[c] for c in MANAGE_ONLY if values[c] != current[c]]
+    if guarded and level != "manage":
+        raise Forbidden(
+            f"changing {', '.join(guarded)} needs manage access",
+            fields=dict.fromkeys(guarded, "needs manage access"),
+        )
     moved = destination_fields(provider, current, values)
     if moved and level != "manage":
         raise Forbidden(
@@ -298,7 +335,10 @@ def update(
             fields=dict.fromkeys(moved, "needs manage access"),
         )
     check_hub_client(provider, values)
-    auth_changed = values["auth_type"] != integration.auth_type
+    auth_changed = (
+        values["auth_type"] != integration.auth_type
+        or values["grant_type"] != integration.grant_type
+    )
     old_origins = destination_origins(provider, integration)
     try:
         with write_transaction():
@@ -440,6 +480,7 @@ def header_context(
         integration_slug=integration.slug,
         integration_owner=integration.owner.name,
         connection_external_id=connection.external_id if connection else None,
+        connection_metadata=connection.metadata if connection else None,
     )
 
 
@@ -478,6 +519,8 @@ def render(integration: Integration, level: str, connection: Connection | None) 
         "apiBaseUri": integration.api_base_uri,
         "headers": integration.headers or {},
         "settings": integration.settings or {},
+        "credentialsExport": integration.credentials_export,
+        "grantType": integration.grant_type,
         "status": "not_connected" if connection is None else connection.status,
         "statusMessage": connection.last_error if connection is not None else None,
         "connectedAs": (connection.email or connection.display_name) if connection else None,

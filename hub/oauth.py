@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 
 from flask import current_app
 from oauthlib.common import add_params_to_uri
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error, WebApplicationClient
 
 from hub.addresses import OAuthUrls, effective_oauth2, endpoints_of, oauth_urls, redirect_uri
 from hub.clients import check_destinations, config_prefix, hub_client
@@ -238,6 +238,17 @@ def refresh(client: OAuthClient, refresh_token: Secret) -> dict[str, Any]:
         client.settings.refresh_method,
         client.settings.effective_refresh_auth,
     )
+
+
+def client_token(client: OAuthClient) -> dict[str, Any]:
+    """A token for the client itself (RFC 6749 §4.4, ``grant_type=client_credentials``): no
+    user, no refresh token; the client authenticates as the provider declares (form, basic,
+    JSON), as for every other token request."""
+    scope = client.settings.scope_separator.join(client.scopes)
+    body = BackendApplicationClient(client.client_id).prepare_request_body(
+        scope=scope or None, include_client_id=False
+    )
+    return _token_request(client, client.token_url, body, "POST", client.settings.token_auth)
 
 
 def _token_request(

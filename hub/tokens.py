@@ -33,6 +33,7 @@ from hub.oauth import (
     OAuthClient,
     Profile,
     TokenError,
+    client_token,
     error_sentence,
     expires_at,
     redact,
@@ -135,7 +136,9 @@ def ensure_fresh(
         raise _reauth(integration, provider)
     if integration.auth_type != "oauth2" or not (replace or needs_refresh(connection, horizon)):
         return connection
-    if not replace and connection.refresh_token is None:
+    # A client-credentials grant needs no refresh token: the client asks for a new token.
+    machine = integration.grant_type == "client_credentials"
+    if not replace and connection.refresh_token is None and not machine:
         return connection  # nothing to refresh it with: used until the provider refuses it
     seen = connection.access_token
     outcome: Exception | None = None
@@ -151,7 +154,7 @@ def ensure_fresh(
         if not (replace or needs_refresh(current, horizon)):
             return current
         refresh_token = current.get_secret("refresh_token")
-        if refresh_token is None:
+        if refresh_token is None and not machine:
             if not replace:
                 return current
             if not refused:
@@ -172,10 +175,11 @@ def ensure_fresh(
             )
         else:
             client = resolve(provider, integration)
+            spent = refresh_token or Secret("")
             try:
-                token = refresh(client, refresh_token)
+                token = client_token(client) if machine else refresh(client, spent)
             except TokenError as exc:
-                explained = _explained(client, exc, refresh_token)
+                explained = _explained(client, exc, spent)
                 if exc.error in REAUTH_ERRORS or exc.error in client.settings.reauth_errors:
                     outcome = _grant_lost(
                         provider, current, integration, exc.error, actor, explained
@@ -183,7 +187,7 @@ def ensure_fresh(
                 else:
                     sentence = explained or error_sentence(exc.error)
                     outcome = _failed(current, f"the provider refused: {sentence}")
-                _refusal_audit(current, integration, client, refresh_token, exc, actor)
+                _refusal_audit(current, integration, client, spent, exc, actor)
                 event = "hub_connection_refresh_failed"
             except (UpstreamFailed, UpstreamTimeout) as exc:
                 outcome = _failed(current, exc.message)
@@ -197,7 +201,7 @@ def ensure_fresh(
                     target_type="connection",
                     target_id=current.id,
                     integration=integration,
-                    details={"holder": current.holder},
+                    details={"holder": current.holder, "grant": integration.grant_type},
                 )
                 event = "hub_connection_refreshed"
     metrics.refresh_outcome(provider.name, outcome)
@@ -299,7 +303,8 @@ def _reauth(
 
 
 def due_connections(within: dt.timedelta) -> peewee.ModelSelect:
-    """OAuth connections whose access token expires within ``within`` and can be refreshed."""
+    """OAuth connections whose access token expires within ``within`` and can be refreshed
+    (with a refresh token, or by a client-credentials grant)."""
     return (
         Connection.select(Connection, Integration)
         .join(Integration)
@@ -308,7 +313,8 @@ def due_connections(within: dt.timedelta) -> peewee.ModelSelect:
             Connection.status.in_(["connected", "error"]),
             Connection.expires_at.is_null(False),
             Connection.expires_at <= utcnow() + within,
-            Connection.refresh_token.is_null(False),
+            Connection.refresh_token.is_null(False)
+            | (Integration.grant_type == "client_credentials"),
         )
         .order_by(Connection.expires_at)
     )

@@ -76,6 +76,10 @@ ROUTES = [
     ("DELETE", A + "/connection", {}, "connections:write"),
     ("POST", A + "/connection/refresh", {}, "connections:write"),
     ("GET", A + "/connections", {}, "integrations:read"),
+    ("GET", A + "/connection/metadata", {}, "integrations:read"),
+    ("PUT", A + "/connection/metadata", {"json": {"team": "ops"}}, "connections:write"),
+    ("PUT", A + "/connections/{conn}/metadata", {"json": {"team": "ops"}}, "connections:write"),
+    ("GET", A + "/connection/credentials", {}, "credentials:read"),
     ("GET", A + "/shares", {}, "integrations:read"),
     ("PUT", A + "/shares/bob", {"json": {"access": "use"}}, "integrations:write"),
     ("DELETE", A + "/shares/bob", {}, "integrations:write"),
@@ -122,7 +126,8 @@ def world(app, make_user, login):
     ref = created.json["id"]
     assert root.post(f"{A.format(ref=ref)}/connection", json={"token": "t"}).status_code == 200
     spare = root.post("/api/tokens", json={"name": "spare"}).json["id"]
-    return root, {"ref": ref, "spare": spare}
+    conn = root.get(f"{A.format(ref=ref)}/connections").json["items"][0]["id"]
+    return root, {"ref": ref, "spare": spare, "conn": conn}
 
 
 def scoped_token(client, *scopes: str, **extra) -> dict[str, str]:
@@ -183,7 +188,7 @@ def test_the_table_covers_every_api_route(app):
             matches = [
                 p
                 for m, p in listed
-                if m == method and re.fullmatch(pattern, p.format(ref=1, spare=2))
+                if m == method and re.fullmatch(pattern, p.format(ref=1, spare=2, conn=3))
             ]
             assert matches, f"{method} {rule.rule} has no row in ROUTES"
 
@@ -193,7 +198,7 @@ def test_the_openapi_document_names_each_operations_scope(app, client):
     for method, path, _kwargs, needed in ROUTES:
         template = re.sub(r"/api/integrations/\{ref\}", "/api/integrations/{ref}", path)
         template = re.sub(r"/tokens/\{spare\}", "/tokens/{token_id}", template)
-        concrete = template.replace("{ref}", "1").replace("{token_id}", "2")
+        concrete = template.replace("{ref}", "1").replace("{token_id}", "2").replace("{conn}", "3")
         found = [
             (found.count("{"), found)
             for found, operations in document["paths"].items()

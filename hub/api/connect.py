@@ -38,9 +38,16 @@ def register(api: Blueprint) -> None:
     @signed_in
     def connect(ref: str) -> Response | tuple[Response, int]:
         """Start connecting: a browser is redirected to the provider; an API client gets a
-        one-time ``connectUrl`` (10 minutes) for a browser signed in as the same user."""
+        one-time ``connectUrl`` (10 minutes) for a browser signed in as the same user. An
+        integration with a client-credentials grant is connected at once (200, the connection)."""
         user = current()
         integration, level = access.find(user, ref)
+        if integration.grant_type == "client_credentials":
+            # No browser in the loop: the token is fetched now; 200 with the connection.
+            connection = authorize.connect_client(
+                provider_of(integration), integration, user, level
+            )
+            return jsonify(describe(integration, connection)), 200
         return_to = request.args.get("returnTo")
         if g.get("auth_method") == "token":
             token, expires = authorize.create_link(

@@ -38,6 +38,9 @@ class IntegrationFields(ApiModel):
     api_base_uri: str | None = Url
     headers: dict[str, str] = pydantic.Field(default_factory=dict)
     settings: dict[str, Any] = pydantic.Field(default_factory=dict)
+    # Manage only: hand the connection's credentials to tokens with credentials:read.
+    credentials_export: bool = False
+    grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
 
 
 class IntegrationCreate(IntegrationFields):

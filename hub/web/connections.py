@@ -117,6 +117,11 @@ def connect(user: User, ref: str) -> Response:
     integration = None
     try:
         integration, level = access.find(user, ref)
+        if integration.grant_type == "client_credentials":
+            authorize.connect_client(provider_of(integration), integration, user, level)
+            return result_page(
+                True, f"{integration.name} is connected.", integration.id, "/connections", 200
+            )
         url = authorize.start(
             provider_of(integration),
             integration,
