@@ -42,6 +42,9 @@ CLIENT_ID = "hub-e2e"
 CLIENT_SECRET = "e2e-" + secrets.token_urlsafe(16)
 ACCESS_TOKEN_TTL = 2  # seconds: short, so that a test can outlive an access token
 MODES = {"form": "client_secret_post", "basic": "client_secret_basic"}
+# The authorization server's second client: the client_credentials grant only.
+MACHINE_ID = "hub-machine"
+MACHINE_SECRET = "machine-" + secrets.token_urlsafe(16)
 
 
 def _missing() -> str | None:
@@ -173,13 +176,19 @@ class AuthServer:
         body = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return http_session().post(f"{self.issuer}/token", timeout=10, **self.client_auth(body))
 
-    def active(self, token: str) -> bool:
-        """RFC 7662 introspection: whether the server still honours ``token``."""
-        response = http_session().post(
-            f"{self.issuer}/token/introspection",
-            timeout=10,
-            **self.client_auth({"token": token}),
+    def active(self, token: str, *, machine: bool = False) -> bool:
+        """RFC 7662 introspection: whether the server still honours ``token`` (asked by the
+        client it was issued to)."""
+        auth = (
+            {"data": {"token": token}, "auth": (MACHINE_ID, MACHINE_SECRET)}
+            if machine and self.mode == "basic"
+            else {
+                "data": {"token": token, "client_id": MACHINE_ID, "client_secret": MACHINE_SECRET}
+            }
+            if machine
+            else self.client_auth({"token": token})
         )
+        response = http_session().post(f"{self.issuer}/token/introspection", timeout=10, **auth)
         assert response.status_code == 200, response.text
         return bool(response.json()["active"])
 
@@ -193,6 +202,8 @@ def start_auth_server(hub_url: str, mode: str, log: Path) -> AuthServer:
         "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
         "OAUTH_TOKEN_AUTH": MODES[mode],
         "OAUTH_ACCESS_TOKEN_TTL": str(ACCESS_TOKEN_TTL),
+        "OAUTH_MACHINE_CLIENT_ID": MACHINE_ID,
+        "OAUTH_MACHINE_CLIENT_SECRET": MACHINE_SECRET,
     }
     assert NODE is not None
     with log.open("wb") as out:
@@ -519,3 +530,68 @@ def test_an_http_authorize_url_on_an_allowed_private_address_connects(alice, hub
     callback = authorize(http_session(), response.headers["Location"], hub)
     assert finish(alice, callback).status_code == 303
     assert status(alice, hub, integration)["status"] == "connected"
+
+
+# -- client-credentials grants -----------------------------------------------------------------
+
+
+def machine_integration(
+    alice: requests.Session, hub: LiveHub, server: AuthServer, secret: str = MACHINE_SECRET
+) -> int:
+    response = alice.post(
+        f"{hub.url}/api/integrations",
+        json={
+            "name": f"Machine {server.mode} {uuid.uuid4().hex[:8]}",
+            "authType": "oauth2",
+            "grantType": "client_credentials",
+            "connectionMode": "shared",
+            "authUri": f"{server.issuer}/auth",
+            "tokenUri": f"{server.issuer}/token",
+            "clientId": MACHINE_ID,
+            "clientSecret": secret,
+            "apiBaseUri": server.issuer,
+            "settings": {"tokenAuth": server.mode},
+        },
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def grants(server: AuthServer, grant_type: str) -> int:
+    return server.log.read_text(errors="replace").count(f"grant.success {grant_type}\n")
+
+
+def test_a_client_credentials_grant_connects_and_renews_with_no_user_in_the_loop(
+    alice, hub, auth_server
+):
+    integration = machine_integration(alice, hub, auth_server)
+    before = grants(auth_server, "client_credentials")
+    connected = alice.get(
+        f"{hub.url}/api/integrations/{integration}/connect", allow_redirects=False, timeout=10
+    )
+    assert connected.status_code == 200, connected.text
+    assert connected.json()["status"] == "connected"
+    first, refresh_token = hub.tokens(integration)
+    assert first is not None and refresh_token is None
+    assert auth_server.active(first, machine=True)
+    # Past the token's lifetime the next use fetches a new one: the hub's refresher path.
+    time.sleep(ACCESS_TOKEN_TTL + 0.5)
+    renewed = refresh(alice, hub, integration)
+    assert renewed.status_code == 200, renewed.text
+    second, _ = hub.tokens(integration)
+    assert second not in (None, first)
+    assert auth_server.active(second, machine=True)
+    assert grants(auth_server, "client_credentials") == before + 2
+
+
+def test_a_refused_client_stores_nothing(alice, hub, form_server):
+    integration = machine_integration(alice, hub, form_server, secret="not-the-secret")
+    response = alice.get(
+        f"{hub.url}/api/integrations/{integration}/connect", allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "oauth_failed"
+    assert "not-the-secret" not in response.text
+    assert hub.tokens(integration) == (None, None)
+    assert status(alice, hub, integration)["status"] == "not_connected"

@@ -9,6 +9,9 @@
 //   OAUTH_TOKEN_AUTH        client_secret_post (default) or client_secret_basic
 //   OAUTH_ACCESS_TOKEN_TTL  access token lifetime in seconds (default 2)
 //   OAUTH_CLOCK_TOLERANCE   seconds an expired token is still honoured (default 15, as oidc-provider's)
+//   OAUTH_MACHINE_CLIENT_ID / OAUTH_MACHINE_CLIENT_SECRET
+//                           a second client that may use only the client_credentials grant
+//                           (defaults hub-machine / hub-machine-secret), authenticated like the first
 //
 // Prints `ready <port>` on stdout once it listens; the issuer is http://127.0.0.1:<port>. Then one line
 // per token-endpoint outcome: `grant.success <grant_type>`, `grant.error <grant_type> <error>: <description>`
@@ -35,6 +38,8 @@ if (!['client_secret_post', 'client_secret_basic'].includes(tokenAuth)) {
 const accessTokenTtl = Number.parseInt(process.env.OAUTH_ACCESS_TOKEN_TTL || '2', 10);
 // Seconds a token stays usable after it expired (oidc-provider's default: 15).
 const clockTolerance = Number.parseInt(process.env.OAUTH_CLOCK_TOLERANCE || '15', 10);
+const machineClientId = process.env.OAUTH_MACHINE_CLIENT_ID || 'hub-machine';
+const machineClientSecret = process.env.OAUTH_MACHINE_CLIENT_SECRET || 'hub-machine-secret';
 
 function configuration() {
   return {
@@ -47,6 +52,14 @@ function configuration() {
         response_types: ['code'],
         token_endpoint_auth_method: tokenAuth,
       },
+      {
+        client_id: machineClientId,
+        client_secret: machineClientSecret,
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+        token_endpoint_auth_method: tokenAuth,
+      },
     ],
     // Only S256 exists in oidc-provider 9; require it for every authorization request.
     pkce: { required: () => true },
@@ -56,6 +69,7 @@ function configuration() {
     rotateRefreshToken: () => true,
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       AuthorizationCode: 60,
       Grant: 3600,
       IdToken: 3600,
@@ -69,6 +83,7 @@ function configuration() {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      clientCredentials: { enabled: true },
     },
     cookies: { keys: [randomBytes(32).toString('hex')] },
   };
