@@ -288,3 +288,47 @@ def test_the_credentials_are_never_in_the_other_answers(exported, alice, login, 
         )
         assert "alice-access" not in text and "refresh-1" not in text
     assert PASSWORD  # the fixture users sign in with it
+
+
+def csrf_of(page) -> str:
+    return page.data.decode().split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_the_edit_form_turns_export_on_for_managers_only(alice, login):
+    ref = oauth_integration(alice)
+    alice.put(f"/api/integrations/{ref}/shares/bob", json={"access": "edit"})
+    page = alice.get(f"/integrations/{ref}/edit")
+    assert b'name="credentialsExport"' in page.data
+    form = {
+        "csrf_token": csrf_of(page),
+        "provider": "custom",
+        "name": "Files API",
+        "slug": "files-api",
+        "ownerId": "alice",
+        "connectionMode": "per-user",
+        "authType": "oauth2",
+        "grantType": "authorization_code",
+        "clientId": "hub-client",
+        "authUri": AUTH,
+        "tokenUri": TOKEN,
+        "apiBaseUri": API,
+        "credentialsExportShown": "1",
+        "credentialsExport": "on",
+    }
+    saved = alice.post(f"/integrations/{ref}/edit", data=form)
+    assert saved.status_code in (302, 303), saved.data[:2000]
+    assert alice.get(f"/api/integrations/{ref}").json["credentialsExport"] is True
+    bob = login("bob")
+    bobs_page = bob.get(f"/integrations/{ref}/edit")
+    assert b'name="credentialsExport"' not in bobs_page.data
+    assert b'name="grantType"' not in bobs_page.data
+    bobs_form = {
+        k: v
+        for k, v in form.items()
+        if k not in ("credentialsExportShown", "credentialsExport", "grantType", "ownerId")
+    }
+    bobs_form.update(csrf_token=csrf_of(bobs_page), name="Renamed by bob")
+    kept = bob.post(f"/integrations/{ref}/edit", data=bobs_form)
+    assert kept.status_code in (302, 303), kept.data[:2000]
+    after = alice.get(f"/api/integrations/{ref}").json
+    assert after["name"] == "Renamed by bob" and after["credentialsExport"] is True

@@ -125,6 +125,11 @@ def fields_from_form(provider: Provider, form: MultiDict, *, editing: bool) -> d
         fields["slug"] = form.get("slug", "").strip()
     if form.get("ownerId"):
         fields["owner_id"] = form["ownerId"]
+    # Shown to managers only: absent from an edit sharee's form, so left unchanged.
+    if "grantType" in form:
+        fields["grant_type"] = form["grantType"]
+    if "credentialsExportShown" in form:
+        fields["credentials_export"] = form.get("credentialsExport") == "on"
     secret = form.get("clientSecret", "")
     if secret:
         fields["client_secret"] = secret
@@ -133,6 +138,8 @@ def fields_from_form(provider: Provider, form: MultiDict, *, editing: bool) -> d
     if fields["auth_type"] != "oauth2":
         for column in ("client_id", "scope", "auth_uri", "token_uri"):
             fields[column] = None
+        if "grant_type" in fields:
+            fields["grant_type"] = "authorization_code"
         if editing and "client_secret" not in fields:
             fields.pop("client_secret", None)
     settings: dict[str, Any] = {}
@@ -271,6 +278,8 @@ def _stored_values(integration: Integration) -> dict[str, Any]:
         "settings": integration.settings or {},
         "hasClientSecret": integration.client_secret is not None,
         "hasIcon": integration.icon is not None,
+        "grantType": integration.grant_type,
+        "credentialsExport": "on" if integration.credentials_export else "",
     }
 
 
