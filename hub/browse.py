@@ -9,13 +9,16 @@ from flask import Response
 from hub.connections import connection_for
 from hub.context import ProviderContext
 from hub.disposition import content_disposition
-from hub.errors import HubError, NotFound, ValidationError
+from hub.errors import HubError, NotFound, UpstreamFailed, ValidationError
+from hub.icons import icon_response, image_type
 from hub.items import Download, Page
 from hub.models import Integration, User
-from hub.providers import Provider, Service
+from hub.providers import Provider, Service, View
 
 MAX_LIMIT = 1000
 PREVIEW_LIMIT = 20
+MAX_THUMBNAIL_BYTES = 1024 * 1024
+THUMBNAIL_SIZES = (16, 1024)  # the range of ``size`` a caller may ask for, in pixels
 SANDBOX = "default-src 'none'; sandbox"
 #: On every answer that carries a provider's bytes (downloads, the proxy, and the hub's own error
 #: answers there): nothing in it runs, is framed, is sniffed or is read by another origin.
@@ -32,7 +35,7 @@ def service_of(provider: Provider, name: str, operation: str) -> Service:
     if service is None:
         known = ", ".join(s.name for s in provider.services) or "none"
         raise NotFound(f"{provider.display_name} has no service {name!r}; it has: {known}")
-    if getattr(service, operation) is None:
+    if not getattr(service, operation):
         raise ValidationError(
             f"{provider.display_name} cannot {operation} {service.display_name} yet",
             fields={"service": f"no {operation} operation"},
@@ -54,8 +57,18 @@ def describe_services(provider: Provider) -> list[dict[str, Any]]:
             "description": s.description,
             "browsable": s.browse is not None,
             "downloadable": s.download is not None,
+            "searchable": s.search is not None,
+            "thumbnails": s.thumbnail is not None,
+            "views": describe_views(s),
         }
         for s in provider.services
+    ]
+
+
+def describe_views(service: Service) -> list[dict[str, str]]:
+    return [
+        {"name": v.name, "displayName": v.display_name, "description": v.description}
+        for v in service.views
     ]
 
 
@@ -63,9 +76,64 @@ def browse(
     context: ProviderContext, service: Service, parent: str | None, cursor: str | None, limit: int
 ) -> Page:
     page = service.browse(context, parent or None, cursor or None, limit)
+    return _checked(page, f"{service.name}.browse")
+
+
+def search(
+    context: ProviderContext, service: Service, query: str, cursor: str | None, limit: int
+) -> Page:
+    """One page of the items matching ``query`` (searched for as typed: see :mod:`hub.items`)."""
+    if not query.strip():
+        raise ValidationError("say what to search for", fields={"q": "1-500 characters"})
+    page = service.search(context, query, cursor or None, limit)
+    return _checked(page, f"{service.name}.search")
+
+
+def view_of(provider: Provider, service: Service, name: str) -> View:
+    view = service.view(name)
+    if view is None:
+        known = ", ".join(v.name for v in service.views) or "none"
+        raise NotFound(
+            f"{provider.display_name} {service.display_name} has no view {name!r}; it has: {known}"
+        )
+    return view
+
+
+def browse_view(context: ProviderContext, view: View, cursor: str | None, limit: int) -> Page:
+    return _checked(view.browse(context, cursor or None, limit), f"view {view.name}")
+
+
+def _checked(page: object, what: str) -> Page:
     if not isinstance(page, Page):
-        raise TypeError(f"{service.name}.browse returned {type(page).__name__}, not a Page")
+        raise TypeError(f"{what} returned {type(page).__name__}, not a Page")
     return page
+
+
+def thumbnail_response(download: Download) -> Response:
+    """A thumbnail as the hub serves it: read whole up to :data:`MAX_THUMBNAIL_BYTES`, served
+    only if its bytes are a PNG, JPEG or WebP (whatever type the provider claimed), under the
+    same headers as icons — a thumbnail can never be a page in the hub's origin."""
+    data = bytearray()
+    try:
+        for chunk in download.chunks:
+            data.extend(chunk)
+            if len(data) > MAX_THUMBNAIL_BYTES:
+                raise UpstreamFailed(
+                    f"the thumbnail is larger than {MAX_THUMBNAIL_BYTES // 1024} KiB",
+                    code="thumbnail_too_large",
+                )
+    finally:
+        if download.close is not None:
+            download.close()
+    media_type = image_type(bytes(data))
+    if media_type is None:
+        raise UpstreamFailed(
+            "the provider's thumbnail is not a PNG, JPEG or WebP image", code="not_an_image"
+        )
+    response = icon_response(bytes(data), media_type)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers.update(SANDBOX_HEADERS)
+    return response
 
 
 def page_json(page: Page) -> dict[str, Any]:

@@ -90,6 +90,18 @@ def sniff_icon(data: bytes) -> str:
     raise _unsupported(f"unsupported icon type: upload {_ACCEPTED}")
 
 
+def image_type(data: bytes) -> str | None:
+    """The media type of a PNG, JPEG or WebP image, decided from its content; None for anything
+    else (SVG, HTML, a truncated or malformed header)."""
+    if data.startswith(_PNG_SIGNATURE):
+        return "image/png" if _png_problem(data) is None else None
+    if _is_jpeg(data):
+        return "image/jpeg"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp" if _webp_problem(data) is None else None
+    return None
+
+
 def _png_problem(data: bytes) -> str | None:
     header = data[8:33]  # length, "IHDR", 13 bytes of data, CRC
     if len(header) < 25:

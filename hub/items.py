@@ -5,6 +5,19 @@ A service declares two callables on :class:`hub.providers.Service`::
     def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: int) -> Page
     def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Download
 
+and may declare three more, each optional::
+
+    def search(ctx: ProviderContext, query: str, cursor: str | None, limit: int) -> Page
+    views = (View("shared", "Shared with me", browse=shared),)  # shared(ctx, cursor, limit)
+    def thumbnail(ctx: ProviderContext, item_id: str, size: int) -> Download
+
+``search`` pages through the items matching ``query`` — text the user typed, to be searched for
+as it is: quotes, backslashes and the provider's own operators are characters to find, never
+syntax — each item with the folder it lives in (``Item.parent``) when the provider tells it.
+A view's ``browse`` pages through a named entry point; its ``Page.path`` is empty. ``thumbnail``
+returns a small image of the item, at most about ``size`` pixels wide (16-1024); the hub checks
+the bytes are a PNG, JPEG or WebP of at most 1 MiB before serving them.
+
 ``parent`` is ``None`` for the top level; ``cursor`` is whatever the previous page returned as
 ``next_cursor`` (opaque to the hub, passed through); ``limit`` is the page size the caller asked
 for (1-1000; a provider may return fewer). ``ctx`` is the authenticated session to the provider
@@ -39,9 +52,11 @@ class Item:
     mime_type: str | None = None
     modified_at: dt.datetime | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    # The folder the item lives in (search results; views): a ``parent`` for ``browse``.
+    parent: Crumb | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "kind": self.kind,
@@ -49,6 +64,8 @@ class Item:
             "mimeType": self.mime_type,
             "modifiedAt": _rfc3339(self.modified_at),
         }
+        if self.parent is not None:
+            data["parent"] = {"id": self.parent.id, "name": self.parent.name}
         if self.extras:
             for key, value in self.extras.items():
                 data.setdefault(key, value)  # extras never replace the fields above

@@ -232,11 +232,25 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class View:
+    """A named entry point of a service, browsed like a folder: "Shared with me", "Recent",
+    "Starred". ``browse(ctx, cursor, limit) -> Page`` returns one page of it; its folders open
+    with the service's own ``browse``, its files download with its ``download``."""
+
+    name: str
+    display_name: str
+    browse: Callable[..., Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Service:
     """A browsable part of a provider (``kdrive``, ``mail``, ``drive``, ``files``).
 
     ``browse`` and ``download`` are the operations the data browser calls; a service that does
-    not declare them is listed but cannot be browsed yet.
+    not declare them is listed but cannot be browsed yet. The others are optional
+    (:mod:`hub.items` gives their signatures): ``search`` finds items by a query, ``views`` are
+    named entry points, ``thumbnail`` returns a small image of an item.
     """
 
     name: str
@@ -244,6 +258,13 @@ class Service:
     description: str = ""
     browse: Callable[..., Any] | None = None
     download: Callable[..., Any] | None = None
+    search: Callable[..., Any] | None = None
+    views: tuple[View, ...] = ()
+    thumbnail: Callable[..., Any] | None = None
+
+    def view(self, name: str) -> View | None:
+        """The view called ``name``, or ``None``."""
+        return next((v for v in self.views if v.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -487,10 +508,28 @@ def _validate_services(p: Provider, fail: Callable[[str, str], None]) -> None:
         if service.name in seen:
             fail("services", f"service {service.name!r} is declared twice")
         seen.add(service.name)
-        for operation in ("browse", "download"):
+        for operation in ("browse", "download", "search", "thumbnail"):
             value = getattr(service, operation)
             if value is not None and not callable(value):
                 fail(f"services.{service.name}.{operation}", "must be callable")
+        _validate_views(service, fail)
+
+
+def _validate_views(service: Service, fail: Callable[[str, str], None]) -> None:
+    where = f"services.{service.name}.views"
+    if not isinstance(service.views, tuple):
+        fail(where, "must be a tuple of hub.providers.View")
+    names: set[str] = set()
+    for view in service.views:
+        if not isinstance(view, View):
+            fail(where, "every view must be a hub.providers.View")
+        if not NAME_PATTERN.match(view.name):
+            fail(where, f"view name {view.name!r} must match [a-z][a-z0-9_-]*")
+        if view.name in names:
+            fail(where, f"view {view.name!r} is declared twice")
+        names.add(view.name)
+        if not callable(view.browse):
+            fail(f"{where}.{view.name}.browse", "must be callable")
 
 
 def _validate_profile(profile: Any, p: Provider, fail: Callable[[str, str], Any]) -> None:

@@ -62,6 +62,23 @@ def download(ctx: ProviderContext, item_id, range_header) -> Download:
     )
 
 
+def thumbnail(ctx: ProviderContext, item_id, size) -> Download:
+    response = ctx.check(
+        ctx.request(
+            "GET",
+            ctx.url("api", "/thumb/" + quote(item_id, safe="")),
+            params={"size": size},
+            stream=True,
+        )
+    )
+    return Download(
+        chunks=response.iter_content(64 * 1024),
+        filename="thumbnail",
+        mime_type=response.headers.get("Content-Type", "application/octet-stream"),
+        close=response.close,
+    )
+
+
 @hookimpl
 def hub_register_providers() -> list[Provider]:
     return [
@@ -89,7 +106,7 @@ def hub_register_providers() -> list[Provider]:
                 Setting("label", "Label", default=""),
             ),
             services=(
-                Service("files", "Files", browse=browse, download=download),
+                Service("files", "Files", browse=browse, download=download, thumbnail=thumbnail),
                 Service("archive", "Archive"),
             ),
         )

@@ -28,6 +28,29 @@ class ItemsQuery(ApiModel):
     limit: int = pydantic.Field(default=100, ge=1, le=browse.MAX_LIMIT)
 
 
+class SearchQuery(ApiModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=False)
+
+    q: str = pydantic.Field(min_length=1, max_length=500)
+    cursor: str | None = pydantic.Field(default=None, max_length=4096)
+    limit: int = pydantic.Field(default=100, ge=1, le=browse.MAX_LIMIT)
+
+
+class ViewQuery(ApiModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=False)
+
+    cursor: str | None = pydantic.Field(default=None, max_length=4096)
+    limit: int = pydantic.Field(default=100, ge=1, le=browse.MAX_LIMIT)
+
+
+class ThumbnailQuery(ApiModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=False)
+
+    size: int = pydantic.Field(
+        default=256, ge=browse.THUMBNAIL_SIZES[0], le=browse.THUMBNAIL_SIZES[1]
+    )
+
+
 class PreviewRequest(IntegrationFields):
     name: str = pydantic.Field(default="Preview", min_length=1, max_length=200)
     credentials: CredentialsPost
@@ -76,6 +99,63 @@ def register(api: Blueprint) -> None:
         context.options = {k: v for k, v in request.args.items() if len(v) <= 200}
         download = operation.download(context, item_id, request.headers.get("Range"))
         return browse.download_response(download)
+
+    @api.get("/integrations/<ref>/services/<service>/search")
+    @needs("data")
+    @signed_in
+    @query(SearchQuery)
+    def search_items(ref: str, service: str, params: SearchQuery) -> Response:
+        """One page of the items matching ``q``, each with the folder it lives in (``parent``);
+        ``q`` is searched for as typed, quotes and operators included."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        operation = browse.service_of(provider, service, "search")
+        context = browse.context_for(provider, integration, user)
+        page = browse.search(context, operation, params.q, params.cursor, params.limit)
+        return jsonify(browse.page_json(page))
+
+    @api.get("/integrations/<ref>/services/<service>/views")
+    @needs("integrations:read")
+    @signed_in
+    def list_views(ref: str, service: str) -> Response:
+        """The named entry points of a service (shared with me, recent, starred…)."""
+        integration, _ = access.find(current(), ref)
+        operation = browse.service_of(provider_of(integration), service, "browse")
+        views = browse.describe_views(operation)
+        return jsonify({"items": views, "nextCursor": None})
+
+    @api.get("/integrations/<ref>/services/<service>/views/<view>")
+    @needs("data")
+    @signed_in
+    @query(ViewQuery)
+    def browse_view(ref: str, service: str, view: str, params: ViewQuery) -> Response:
+        """One page of a view; its folders open with ``items?parent=``."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        operation = browse.service_of(provider, service, "views")
+        chosen = browse.view_of(provider, operation, view)
+        context = browse.context_for(provider, integration, user)
+        page = browse.browse_view(context, chosen, params.cursor, params.limit)
+        return jsonify(browse.page_json(page))
+
+    @api.get(
+        "/integrations/<ref>/services/<service>/items/<item:item_id>/thumbnail",
+        merge_slashes=False,
+    )
+    @needs("data")
+    @signed_in
+    @query(ThumbnailQuery)
+    def item_thumbnail(ref: str, service: str, item_id: str, params: ThumbnailQuery) -> Response:
+        """A small image of the item (PNG, JPEG or WebP, at most 1 MiB), about ``size`` pixels
+        wide; served with the same headers as icons."""
+        user = current()
+        integration, _ = access.find(user, ref)
+        provider = provider_of(integration)
+        operation = browse.service_of(provider, service, "thumbnail")
+        context = browse.context_for(provider, integration, user)
+        return browse.thumbnail_response(operation.thumbnail(context, item_id, params.size))
 
     @api.get("/integrations/<ref>/preview")
     @needs("data")

@@ -396,6 +396,37 @@ def create_app(lifetime: int | None = None) -> Flask:
             {"entries": entries, "next": str(start + limit) if more else None, "path": path}
         )
 
+    @app.get("/api/search")
+    def search() -> Response:
+        """Files and folders whose name holds ``q``, as typed (no syntax), case-insensitively."""
+        bearer()
+        wanted = request.args.get("q", "").casefold()
+        if not wanted.strip():
+            return _oauth_error("invalid_request", "q is required")
+        matches = sorted(
+            (key for key in FILES if wanted in FILES[key][0].casefold()),
+            key=lambda key: (FILES[key][0].lower(), key),
+        )
+        return _paged([_entry(key, with_parent=True) for key in matches])
+
+    @app.get("/api/recent")
+    def recent() -> Response:
+        """Every file, newest first (the demo's files are all as old: by name)."""
+        bearer()
+        files = sorted((k for k in FILES if FILES[k][1] is not None), key=str.lower)
+        return _paged([_entry(key, with_parent=True) for key in files])
+
+    @app.get("/api/thumbnail/<path:item_id>")
+    def thumbnail(item_id: str) -> Response:
+        """A small image of an image file (the demo's pictures are small already)."""
+        bearer()
+        found = FILES.get(item_id)
+        if found is None or found[1] is None:
+            return _oauth_error("not_found", "no such file", 404)
+        if not found[2].startswith("image/"):
+            return _oauth_error("not_an_image", "only pictures have thumbnails", 404)
+        return Response(found[1], mimetype=found[2])
+
     @app.get("/api/content/<path:item_id>")
     def content(item_id: str) -> Response:
         bearer()
@@ -408,11 +439,30 @@ def create_app(lifetime: int | None = None) -> Flask:
     return app
 
 
-def _entry(key: str) -> dict[str, Any]:
+def _entry(key: str, *, with_parent: bool = False) -> dict[str, Any]:
     name, data, media_type = FILES[key]
+    entry: dict[str, Any] = {"id": key, "name": name, "mtime": MTIME}
     if data is None:
-        return {"id": key, "name": name, "dir": True, "mtime": MTIME}
-    return {"id": key, "name": name, "size": len(data), "type": media_type, "mtime": MTIME}
+        entry["dir"] = True
+    else:
+        entry.update(size=len(data), type=media_type)
+    if with_parent:
+        folder = key.rpartition("/")[0]
+        entry["parent"] = {"id": folder, "name": FILES[folder][0] if folder else "Files"}
+    return entry
+
+
+def _paged(entries: list[dict[str, Any]]) -> Response:
+    """One page of ``entries`` by the request's ``cursor`` (an offset) and ``limit``."""
+    try:
+        start = int(request.args.get("cursor") or 0)
+        limit = max(1, min(int(request.args.get("limit") or 50), 1000))
+    except ValueError:
+        return _oauth_error("invalid_request", "cursor and limit are numbers")
+    more = start + limit < len(entries)
+    return jsonify(
+        {"entries": entries[start : start + limit], "next": str(start + limit) if more else None}
+    )
 
 
 def _exchange_code(state: State, seconds: int) -> Response:
