@@ -99,6 +99,19 @@ def visible(user: User) -> peewee.ModelSelect:
     return query.where(Integration.owner.in_(ids) | Integration.id.in_(shared))
 
 
+def managed(user: User) -> peewee.ModelSelect:
+    """The integrations ``user`` manages (as owner, member of the owning team, through a
+    ``manage`` share, or as a superuser), among those the calling API token reaches."""
+    query = visible(user)
+    if user.is_superuser:
+        return query
+    ids = principal_ids(user)
+    shared = Share.select(Share.integration).where(
+        Share.principal.in_(ids), Share.access == "manage"
+    )
+    return query.where(Integration.owner.in_(ids) | Integration.id.in_(shared))
+
+
 def find(user: User, ref: str, need: str = "use") -> tuple[Integration, str]:
     """The integration named by a numeric id or a natural id ``owner:slug``, with the caller's
     level: 404 when it does not exist or the caller cannot see it, 403 when the caller sees it

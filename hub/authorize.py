@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hub import audit
+from hub import audit, webhooks
 from hub.access import require
 from hub.connections import SHARED, holder_connection, holder_for, require_holder_access
 from hub.db import utcnow, write_transaction
@@ -361,4 +361,5 @@ def _save(
             integration=integration,
             details={"holder": holder, "externalId": connection.external_id},
         )
+        webhooks.connection_event("connection.connected", integration, connection)
     return connection

@@ -463,6 +463,23 @@ def refresh_command(due: bool, within: int) -> None:
     click.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))
 
 
+@cli.group()
+def webhooks() -> None:
+    """Outgoing webhooks."""
+
+
+@webhooks.command("send")
+@with_appcontext
+def webhooks_send() -> None:
+    """Send the webhook deliveries that are due, once (for cron, with HUB_WEBHOOKS=0)."""
+    from hub.webhook_sender import send_due
+
+    done = run_database(send_due)
+    for line in done.lines:
+        click.echo(line)
+    click.echo(done.summary())
+
+
 # -- plugins, keys ---------------------------------------------------------------------------
 
 

@@ -46,11 +46,14 @@ DEFAULTS: dict[str, Any] = {
     # The background refresher in `hub serve` (hub/refresher.py), and seconds between its turns.
     "BACKGROUND_REFRESH": True,
     "BACKGROUND_REFRESH_INTERVAL": 30,
+    # The webhook sender in `hub serve` (hub/webhook_sender.py), and seconds between its rounds.
+    "WEBHOOKS": True,
+    "WEBHOOKS_INTERVAL": 5,
     # GET /metrics (Prometheus) for anyone; off: only with an administrator's API token.
     "METRICS": False,
 }
 
-_BOOLEAN_KEYS = ("TRACE_PLUGINS", "DEMO", "BACKGROUND_REFRESH", "METRICS")
+_BOOLEAN_KEYS = ("TRACE_PLUGINS", "DEMO", "BACKGROUND_REFRESH", "WEBHOOKS", "METRICS")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 

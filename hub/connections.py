@@ -11,7 +11,7 @@ from typing import Any
 import peewee
 from flask import current_app
 
-from hub import audit, oauth
+from hub import audit, oauth, webhooks
 from hub.access import RANK
 from hub.db import Prepared, database, instance, isoformat, utcnow, write_transaction
 from hub.errors import Forbidden, HubError, NotFound, ValidationError
@@ -135,6 +135,7 @@ def set_credentials(
             integration=integration,
             details={"holder": holder, "authType": integration.auth_type},
         )
+        webhooks.connection_event("connection.connected", integration, connection)
     notify("hub_connection_connected", integration, connection, user)
     return connection
 
@@ -170,6 +171,7 @@ def disconnect(integration: Integration, user: User, level: str) -> None:
             integration=integration,
             details={"holder": connection.holder, "revoked": revoked},
         )
+        webhooks.connection_event("connection.disconnected", integration, connection, removed=True)
     notify("hub_connection_disconnected", integration, connection, user, removed=True)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 from flask import current_app
 
-from hub import audit
+from hub import audit, webhooks
 from hub.access import can_own
 from hub.accounts import CONTROL_CHARACTERS, find_principal
 from hub.addresses import (
@@ -284,6 +284,9 @@ def create(user: User, fields: dict[str, Any]) -> Integration:
                 integration=integration,
                 details={"provider": integration.provider, "authType": integration.auth_type},
             )
+            webhooks.integration_event(
+                "integration.created", integration, {"provider": integration.provider}
+            )
     except peewee.IntegrityError as exc:
         raise _duplicate(owner, values["slug"]) from exc
     integration.owner = owner
@@ -354,10 +357,11 @@ def update(
             integration.save()
             if auth_changed:
                 # Credentials of another auth type are useless now: nobody must use them.
+                webhooks.connections_event("connection.disconnected", integration, removed=True)
                 Connection.delete().where(Connection.integration == integration).execute()
             elif new_origins:
                 _end_connections(user, integration, moved, new_origins)
-            audit.record(
+            recorded = audit.record(
                 "integration.update",
                 actor=user.principal_id,
                 target_type="integration",
@@ -370,6 +374,7 @@ def update(
                     )
                 },
             )
+            webhooks.integration_event("integration.updated", integration, recorded.details)
     except peewee.IntegrityError as exc:
         raise _duplicate(owner, values["slug"]) from exc
     integration.owner = owner
@@ -421,6 +426,7 @@ def _end_connections(
         integration=integration,
         details={"fields": fields, "newOrigins": sorted(new_origins), "connectionsEnded": ended},
     )
+    webhooks.connections_event("connection.needs_reauth", integration)
 
 
 def store_icon(
@@ -440,6 +446,7 @@ def store_icon(
             integration=integration,
             details=details,
         )
+        webhooks.integration_event("integration.updated", integration, {"fields": ["icon"]})
 
 
 def delete(user: User, integration: Integration) -> None:
@@ -452,6 +459,7 @@ def delete(user: User, integration: Integration) -> None:
             integration=integration,
             details={"provider": integration.provider},
         )
+        webhooks.integration_event("integration.deleted", integration)
         integration.delete_instance()
 
 

@@ -107,6 +107,14 @@ def _backend_fields(db: peewee.Database, migrator: SchemaMigrator) -> None:
         apply_operations(*operations)
 
 
+@migration(6, "outgoing webhooks")
+def _webhooks(db: peewee.Database, migrator: SchemaMigrator) -> None:
+    # On a database made since, migration 1 has made these tables already.
+    db.create_tables(
+        [models.WebhookEndpoint, models.WebhookEvent, models.WebhookDelivery, models.WebhookAttempt]
+    )
+
+
 def applied_versions() -> set[int]:
     if not SchemaMigration.table_exists():
         return set()

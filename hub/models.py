@@ -284,6 +284,77 @@ class LoginFailure(BaseModel):
     at = peewee.DateTimeField(default=utcnow, index=True)
 
 
+# -- outgoing webhooks (hub.webhooks) ---------------------------------------------------------
+
+WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL that receives the hub's events: one integration's (``integration`` set, registered
+    by those who manage it) or hub-wide (``integration`` null, registered by an administrator)."""
+
+    integration = peewee.ForeignKeyField(
+        Integration, null=True, backref="webhooks", on_delete="CASCADE"
+    )
+    url = peewee.TextField()
+    events = JSONField(default=list)  # event types (hub.webhooks.EVENT_TYPES)
+    description = peewee.CharField(max_length=500, default="")
+    active = peewee.BooleanField(default=True)
+    secret = EncryptedField(null=True)  # the signing secret, shown once when made
+    created_by = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+
+class WebhookEvent(BaseModel):
+    """An event in the outbox, written in the transaction of the change it tells of."""
+
+    type = peewee.CharField(max_length=64)
+    # Not a foreign key: integration.deleted outlives its integration.
+    integration_id = peewee.BigIntegerField(null=True, index=True)
+    # Events with one key are delivered to an endpoint in the order they were written.
+    ordering_key = peewee.CharField(max_length=100, null=True)
+    payload = JSONField()
+    created_at = peewee.DateTimeField(default=utcnow, index=True)
+
+
+class WebhookDelivery(BaseModel):
+    """One event on its way to one endpoint, tried until delivered or out of time."""
+
+    event = peewee.ForeignKeyField(WebhookEvent, backref="deliveries", on_delete="CASCADE")
+    endpoint = peewee.ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    ordering_key = peewee.CharField(max_length=100, null=True)  # the event's; None: unordered
+    status = peewee.CharField(max_length=16, default="pending")  # WEBHOOK_DELIVERY_STATUSES
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = peewee.DateTimeField(default=utcnow)
+    deadline = peewee.DateTimeField()  # tried until then, then failed
+    # A sender's claim while it sends (hub.webhook_sender): who, and until when.
+    claimed_by = peewee.CharField(max_length=32, null=True)
+    claimed_until = peewee.DateTimeField(null=True)
+    last_status_code = peewee.IntegerField(null=True)
+    last_error = peewee.TextField(null=True)
+    delivered_at = peewee.DateTimeField(null=True)
+    redelivery_of = peewee.BigIntegerField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("status", "next_attempt_at"), False),
+            (("endpoint", "ordering_key", "status"), False),
+        )
+
+
+class WebhookAttempt(BaseModel):
+    """One try of a delivery, as the endpoint's delivery log shows it (never a secret)."""
+
+    delivery = peewee.ForeignKeyField(WebhookDelivery, backref="log", on_delete="CASCADE")
+    number = peewee.IntegerField()
+    at = peewee.DateTimeField(default=utcnow)
+    status_code = peewee.IntegerField(null=True)
+    latency_ms = peewee.IntegerField()
+    error = peewee.TextField(null=True)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Principal,
     User,
@@ -299,6 +370,10 @@ MODELS: tuple[type[BaseModel], ...] = (
     ProviderCredential,
     AuditEvent,
     LoginFailure,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookDelivery,
+    WebhookAttempt,
 )
 
 

@@ -9,7 +9,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from hub import metrics, refresher
+from hub import leader, metrics, refresher, webhook_sender
 
 # Path without the query string: an OAuth callback's query holds a one-time code.
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
@@ -55,6 +55,13 @@ class HubServer(BaseApplication):
         return self.factory()
 
 
+def start_background(worker: Any) -> None:
+    """gunicorn's ``post_worker_init``: start the worker's background threads (the refresher and
+    the webhook sender; each leads only when it holds its duty's lock)."""
+    refresher.start_in_worker(worker)
+    webhook_sender.start_in_worker(worker)
+
+
 def serve(
     factory: Any,
     *,
@@ -84,8 +91,8 @@ def serve(
         "proc_name": "hub",
         # One fixed control-socket path per user would collide between two hubs on a host.
         "control_socket_disable": True,
-        "post_worker_init": refresher.start_in_worker,
-        "worker_exit": refresher.stop_in_worker,
+        "post_worker_init": start_background,
+        "worker_exit": leader.stop_in_worker,
         "child_exit": metrics.child_exit,
     }
     folder = metrics.prepare_multiprocess_dir(metrics_root) if metrics_root is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub import audit
+from hub import audit, webhooks
 from hub.accounts import find_principal
 from hub.db import write_transaction
 from hub.errors import NotFound, ValidationError
@@ -53,6 +53,8 @@ def set_share(actor: User, integration: Integration, target: Principal, access: 
             integration=integration,
             details={"access": access, "before": before},
         )
+        kind = "share.granted" if before is None else "share.changed"
+        webhooks.share_event(kind, integration, target, access, before=before)
     share.principal = target
     return share
 
@@ -74,3 +76,4 @@ def remove_share(actor: User, integration: Integration, target: Principal) -> No
             target_id=target.name,
             integration=integration,
         )
+        webhooks.share_event("share.removed", integration, target, None)

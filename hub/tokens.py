@@ -23,7 +23,7 @@ from typing import Any
 import peewee
 from flask import current_app
 
-from hub import audit, metrics
+from hub import audit, metrics, webhooks
 from hub.crypto import Secret
 from hub.db import is_postgres, utcnow, write_transaction
 from hub.errors import Conflict, ReauthRequired, UpstreamFailed, UpstreamTimeout
@@ -204,6 +204,7 @@ def ensure_fresh(
                     details={"holder": current.holder, "grant": integration.grant_type},
                 )
                 event = "hub_connection_refreshed"
+        webhooks.refresh_outcome(integration, current, succeeded=outcome is None)
     metrics.refresh_outcome(provider.name, outcome)
     user = current.user if current.user_id else None
     notify(event, integration, current, user)

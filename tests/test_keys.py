@@ -19,6 +19,7 @@ from hub.models import (
     Integration,
     OAuthTransaction,
     ProviderCredential,
+    WebhookEndpoint,
     current_keyring,
     encrypted_columns,
 )
@@ -76,6 +77,7 @@ def seed_secrets() -> dict[tuple[type, str, int], str]:
         redirect_uri="http://127.0.0.1:5000/oauth2/callback",
         expires_at=dt.datetime(2100, 1, 1),
     )
+    endpoint = WebhookEndpoint.create(integration=integration, url="https://hooks.example.org")
     values = {
         (Integration, "client_secret", integration.id): "integration client secret",
         (Connection, "access_token", connection.id): "access token",
@@ -83,6 +85,7 @@ def seed_secrets() -> dict[tuple[type, str, int], str]:
         (Connection, "credentials", connection.id): '{"apiKey": "api key"}',
         (ProviderCredential, "client_secret", credential.id): "provider client secret",
         (OAuthTransaction, "code_verifier", transaction.id): "pkce code verifier",
+        (WebhookEndpoint, "secret", endpoint.id): "webhook signing secret",
     }
     for (model, field_name, row_id), value in values.items():
         row = model.get_by_id(row_id)

@@ -19,6 +19,7 @@ from hub.scopes import SCOPES
 from tests.conftest import PASSWORD
 
 A = "/api/integrations/{ref}"
+HOOK = "https://hooks.example.org/in"
 # (method, path, request kwargs, what it needs): "any" is every token, "all" only a token
 # without scopes (or a session), "public" no sign-in at all.
 ROUTES = [
@@ -94,12 +95,35 @@ ROUTES = [
     ("GET", A + "/services", {}, "integrations:read"),
     ("GET", A + "/services/files/items", {}, "data"),
     ("GET", A + "/services/files/items/a.txt/download", {}, "data"),
+    ("GET", A + "/services/files/items/a.png/thumbnail", {}, "data"),
+    ("GET", A + "/services/files/search?q=report", {}, "data"),
+    ("GET", A + "/services/files/views", {}, "integrations:read"),
+    ("GET", A + "/services/files/views/recent", {}, "data"),
     ("GET", A + "/preview", {}, "data"),
     ("GET", A + "/proxy/v1/me", {}, "data"),
     ("POST", A + "/proxy/v1/me", {"json": {}}, "data"),
     ("PUT", A + "/proxy/", {"json": {}}, "data"),
     ("PATCH", A + "/proxy/v1/me", {"json": {}}, "data"),
     ("DELETE", A + "/proxy/v1/me", {}, "data"),
+    ("GET", "/api/webhooks", {"query_string": {"integration": "{ref}"}}, "webhooks:manage"),
+    (
+        "POST",
+        "/api/webhooks",
+        {"json": {"url": HOOK, "events": ["connection.connected"], "integration": "{ref}"}},
+        "webhooks:manage",
+    ),
+    ("GET", "/api/webhooks/{hook}", {}, "webhooks:manage"),
+    ("PATCH", "/api/webhooks/{hook}", {"json": {"description": "x"}}, "webhooks:manage"),
+    ("DELETE", "/api/webhooks/{spare_hook}", {}, "webhooks:manage"),
+    ("POST", "/api/webhooks/{hook}/rotate-secret", {}, "webhooks:manage"),
+    ("GET", "/api/webhooks/{hook}/deliveries", {}, "webhooks:manage"),
+    ("POST", "/api/webhooks/{hook}/test", {}, "webhooks:manage"),
+    (
+        "POST",
+        "/api/webhooks/{hook}/deliveries/{delivery}/redeliver",
+        {},
+        "webhooks:manage",
+    ),
 ]
 
 
@@ -127,7 +151,16 @@ def world(app, make_user, login):
     assert root.post(f"{A.format(ref=ref)}/connection", json={"token": "t"}).status_code == 200
     spare = root.post("/api/tokens", json={"name": "spare"}).json["id"]
     conn = root.get(f"{A.format(ref=ref)}/connections").json["items"][0]["id"]
-    return root, {"ref": ref, "spare": spare, "conn": conn}
+    hooks = [
+        root.post(
+            "/api/webhooks",
+            json={"url": HOOK, "events": ["connection.connected"], "integration": ref},
+        ).json["id"]
+        for _ in range(2)
+    ]
+    delivery = root.post(f"/api/webhooks/{hooks[0]}/test").json["id"]
+    names = {"ref": ref, "spare": spare, "conn": conn, "hook": hooks[0], "spare_hook": hooks[1]}
+    return root, {**names, "delivery": delivery}
 
 
 def scoped_token(client, *scopes: str, **extra) -> dict[str, str]:
@@ -142,6 +175,14 @@ def fill(kwargs: dict, scope: str) -> dict:
     return kwargs
 
 
+def fill_ref(kwargs: dict, ref: int) -> dict:
+    """The integration named in a body or query string (webhooks take it there)."""
+    for part in ("json", "query_string"):
+        if isinstance(kwargs.get(part), dict) and kwargs[part].get("integration") == "{ref}":
+            kwargs = {**kwargs, part: {**kwargs[part], "integration": ref}}
+    return kwargs
+
+
 @pytest.mark.parametrize("method, path, kwargs, needed", ROUTES, ids=[route_id(r) for r in ROUTES])
 def test_a_token_reaches_a_route_only_with_its_scope(
     world, requests_mock, method, path, kwargs, needed
@@ -153,7 +194,8 @@ def test_a_token_reaches_a_route_only_with_its_scope(
     tokens = {scope: scoped_token(root, scope) for scope in SCOPES}
     # The refused first: a route that changes something then runs once, with the right scope.
     for scope in sorted(SCOPES, key=lambda s: s == needed):
-        response = root.open(url, method=method, headers=tokens[scope], **fill(kwargs, scope))
+        arguments = fill_ref(fill(kwargs, scope), names["ref"])
+        response = root.open(url, method=method, headers=tokens[scope], **arguments)
         refused = (
             response.status_code == 403
             and (response.get_json(silent=True) or {}).get("error", {}).get("code")
@@ -188,7 +230,13 @@ def test_the_table_covers_every_api_route(app):
             matches = [
                 p
                 for m, p in listed
-                if m == method and re.fullmatch(pattern, p.format(ref=1, spare=2, conn=3))
+                if m == method
+                and re.fullmatch(
+                    pattern,
+                    p.format(ref=1, spare=2, conn=3, hook=4, spare_hook=5, delivery=6).partition(
+                        "?"
+                    )[0],
+                )
             ]
             assert matches, f"{method} {rule.rule} has no row in ROUTES"
 
@@ -199,6 +247,7 @@ def test_the_openapi_document_names_each_operations_scope(app, client):
         template = re.sub(r"/api/integrations/\{ref\}", "/api/integrations/{ref}", path)
         template = re.sub(r"/tokens/\{spare\}", "/tokens/{token_id}", template)
         concrete = template.replace("{ref}", "1").replace("{token_id}", "2").replace("{conn}", "3")
+        concrete = concrete.partition("?")[0]  # a row's query string is no part of the route
         found = [
             (found.count("{"), found)
             for found, operations in document["paths"].items()

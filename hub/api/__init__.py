@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         providers,
         session,
         sharing,
+        webhooks,
     )
 
     api = Blueprint("api", __name__, url_prefix="/api")
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
         connect,
         data,
         audit_log,
+        webhooks,
     )
     for module in modules:
         module.register(api)
