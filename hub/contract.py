@@ -25,7 +25,9 @@ What it checks, each failure said in one sentence: the declaration is valid and 
 the OAuth2 settings render and ask only for scopes the provider has; every service pages to the
 end with stable cursors and no item twice; breadcrumbs end with the folder opened and extend its
 parent's; downloads stream with a file name, the listed length and ``Range``; the provider's
-error answers become the hub's errors; and a ``401`` refreshes the token and retries.
+error answers become the hub's errors; a ``401`` refreshes the token and retries; and, for
+services that offer them, search pages to the end, views page and their folders open, and
+thumbnails are images.
 """
 
 from __future__ import annotations
@@ -148,6 +150,10 @@ class ProviderContract:
     max_pages: ClassVar[int] = 50
     max_downloads: ClassVar[int] = 5
     page_size: ClassVar[int] = 50
+    #: For a service that declares ``search``: a query the recorded answers find items for.
+    search_query: ClassVar[str | None] = None
+    #: For a service that declares ``thumbnail``: the id of a picture whose thumbnail is recorded.
+    thumbnail_item: ClassVar[str | None] = None
 
     # -- fixtures the plugin provides (or keeps) ------------------------------------------
 
@@ -316,6 +322,90 @@ class ProviderContract:
                 self._check_trail(service, folder, seen)
         if opened == 0:
             pytest.skip("the recorded tree has no folder below the top level")
+
+    # -- search, views, thumbnails ----------------------------------------------------------
+
+    def test_search_finds_items_and_pages_to_the_end(
+        self, hub_client: Any, contract_connected: int, contract_provider: Provider
+    ) -> None:
+        searching = [s for s in contract_provider.services if s.search is not None]
+        if not searching:
+            pytest.skip(f"{self.provider} declares no search")
+        if self.search_query is None:
+            pytest.fail(
+                f"{self.provider} declares search: set search_query to a query the recorded "
+                "answers find items for"
+            )
+        for service in searching:
+            where = f"searching {service.name} for {self.search_query!r}"
+            found = self._read_folder(
+                hub_client,
+                contract_connected,
+                service.name,
+                None,
+                None,
+                url=lambda cursor, name=service.name: self._search_url(
+                    contract_connected, name, cursor
+                ),
+                where=where,
+            )
+            if not found.items:
+                pytest.fail(f"{where} found nothing: record an answer with a few items")
+            for item in found.items:
+                _check_parent(item, where)
+
+    def test_views_page_to_the_end_and_their_folders_open(
+        self, hub_client: Any, contract_connected: int, contract_provider: Provider
+    ) -> None:
+        views = [(s, v) for s in contract_provider.services for v in s.views]
+        if not views:
+            pytest.skip(f"{self.provider} declares no view")
+        for service, view in views:
+            where = f"the view {view.name!r} of {service.name}"
+            seen = self._read_folder(
+                hub_client,
+                contract_connected,
+                service.name,
+                None,
+                None,
+                url=lambda cursor, s=service.name, v=view.name: self._view_url(
+                    contract_connected, s, v, cursor
+                ),
+                where=where,
+            )
+            for item in seen.items:
+                _check_parent(item, where)
+            folder = next((i for i in seen.items if i["kind"] == "folder"), None)
+            if folder is not None and service.browse is not None:
+                self._page(
+                    hub_client,
+                    contract_connected,
+                    service.name,
+                    folder["id"],
+                    None,
+                    f"{where}: its folder {folder['name']!r}",
+                )
+
+    def test_thumbnails_are_images(
+        self, hub_client: Any, contract_connected: int, contract_provider: Provider
+    ) -> None:
+        showing = [s for s in contract_provider.services if s.thumbnail is not None]
+        if not showing:
+            pytest.skip(f"{self.provider} declares no thumbnails")
+        if self.thumbnail_item is None:
+            pytest.fail(
+                f"{self.provider} declares thumbnails: set thumbnail_item to a picture whose "
+                "thumbnail the recorded answers have"
+            )
+        for service in showing:
+            item = quote(self.thumbnail_item, safe="")
+            url = f"/api/integrations/{contract_connected}/services/{service.name}/items/{item}"
+            answer = hub_client.get(f"{url}/thumbnail?size=128")
+            where = f"the thumbnail of {self.thumbnail_item!r} ({service.name})"
+            if answer.status_code != 200:
+                pytest.fail(f"{where} answered {answer.status_code}: {_error_text(answer)}")
+            if answer.headers.get("Content-Type") not in ("image/png", "image/jpeg", "image/webp"):
+                pytest.fail(f"{where} is served as {answer.headers.get('Content-Type')!r}")
 
     # -- downloads ----------------------------------------------------------------------------
 
@@ -491,6 +581,18 @@ class ProviderContract:
             query["cursor"] = cursor
         return f"/api/integrations/{ref}/services/{service}/items?{urlencode(query)}"
 
+    def _search_url(self, ref: int, service: str, cursor: str | None) -> str:
+        query: dict[str, Any] = {"q": self.search_query, "limit": self.page_size}
+        if cursor is not None:
+            query["cursor"] = cursor
+        return f"/api/integrations/{ref}/services/{service}/search?{urlencode(query)}"
+
+    def _view_url(self, ref: int, service: str, view: str, cursor: str | None) -> str:
+        query: dict[str, Any] = {"limit": self.page_size}
+        if cursor is not None:
+            query["cursor"] = cursor
+        return f"/api/integrations/{ref}/services/{service}/views/{view}?{urlencode(query)}"
+
     def _download_url(self, ref: int, service: str, item: str) -> str:
         return f"/api/integrations/{ref}/services/{service}/items/{quote(item, safe='')}/download"
 
@@ -506,16 +608,26 @@ class ProviderContract:
             yield folder
 
     def _read_folder(
-        self, client: Any, ref: int, service: str, parent: str | None, name: str | None
+        self,
+        client: Any,
+        ref: int,
+        service: str,
+        parent: str | None,
+        name: str | None,
+        *,
+        url: Callable[[str | None], str] | None = None,
+        where: str | None = None,
     ) -> Folder:
-        where = f"{service} {'top level' if parent is None else repr(name)}"
+        """Every page of a folder — or, with ``url`` (the address of a page by its cursor), of
+        a search or a view — checking cursors, items and breadcrumbs on the way."""
+        where = where or f"{service} {'top level' if parent is None else repr(name)}"
         folder = Folder(parent, name, None)
         cursors: list[str] = []
         ids: set[str] = set()
         cursor = None
         repeated: list[str] | None = None
         for number in range(1, self.max_pages + 1):
-            page = self._page(client, ref, service, parent, cursor, where)
+            page = self._page(client, ref, service, parent, cursor, where, url)
             folder.pages = number
             if number == 2 and repeated != [i["id"] for i in page["items"]]:
                 pytest.fail(f"the same cursor gave two different pages of {where}")
@@ -535,7 +647,7 @@ class ProviderContract:
             if cursor in cursors:
                 pytest.fail(f"{where} pages in a loop: cursor {cursor!r} came back")
             if number == 1:  # asked twice: once here, once as the next page
-                again = self._page(client, ref, service, parent, cursor, where)
+                again = self._page(client, ref, service, parent, cursor, where, url)
                 repeated = [i["id"] for i in again["items"]]
             cursors.append(cursor)
         pytest.fail(f"{where} never ends: {self.max_pages} pages and still a next cursor")
@@ -548,8 +660,9 @@ class ProviderContract:
         parent: str | None,
         cursor: str | None,
         where: str,
+        url: Callable[[str | None], str] | None = None,
     ) -> dict[str, Any]:
-        answer = client.get(self._items_url(ref, service, parent, cursor))
+        answer = client.get(url(cursor) if url else self._items_url(ref, service, parent, cursor))
         if answer.status_code != 200:
             pytest.fail(f"opening {where} answered {answer.status_code}: {_error_text(answer)}")
         return answer.get_json()
@@ -612,6 +725,14 @@ def _check_item(item: Mapping[str, Any], where: str) -> None:
     size = item.get("size")
     if size is not None and (not isinstance(size, int) or size < 0):
         pytest.fail(f"item {item['id']!r} of {where} has size {size!r}")
+
+
+def _check_parent(item: Mapping[str, Any], where: str) -> None:
+    parent = item.get("parent")
+    if parent is None:
+        return
+    if not isinstance(parent, dict) or not isinstance(parent.get("id"), str):
+        pytest.fail(f"item {item['id']!r} of {where} names its folder as {parent!r}")
 
 
 def _refuse(token: str) -> Any:

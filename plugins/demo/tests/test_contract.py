@@ -126,6 +126,8 @@ class TestDemoContract(ProviderContract):
     supports_range = True
     breadcrumbs = True
     page_size = 2
+    search_query = "s"
+    thumbnail_item = "Photos/sea.png"
 
     @pytest.fixture
     def hub_settings(self, demo_server: DemoServer) -> dict[str, Any]:
