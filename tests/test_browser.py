@@ -236,6 +236,38 @@ def test_connecting_works_in_the_same_window_when_popups_are_blocked(new_page, h
     assert len(page.context.pages) == 1
 
 
+def test_a_user_searches_opens_a_results_folder_and_sees_thumbnails(new_page, hub):
+    page = new_page()
+    sign_in(page, "bob", PASSWORD)
+    create_demo_integration(page, "Bob's demo")
+    connect_in_popup(page, "Bob's demo")
+    row(page, "Bob's demo").get_by_role("link", name="Browse").click()
+    page.get_by_role("link", name=re.compile("^Files")).click()
+
+    page.get_by_role("searchbox", name="Search Files").fill("sea")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="Results for “sea”")).to_be_visible()
+    results = page.locator("tbody[data-rows] tr")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("sea.png")
+    screenshot(page, "13-search-results")
+
+    results.first.get_by_role("link", name="Photos").click()
+    expect(page.locator("nav.crumbs [aria-current=page]")).to_have_text("Photos")
+    pictures = page.get_by_role("region", name="Pictures").locator("img")
+    expect(pictures).to_have_count(3)
+    for index in range(3):
+        picture = pictures.nth(index)
+        picture.scroll_into_view_if_needed()
+        expect(picture).to_have_js_property("complete", True)
+        assert picture.evaluate("img => img.naturalWidth") > 0
+    screenshot(page, "14-thumbnails")
+
+    page.get_by_role("link", name="Recent").click()
+    expect(page.get_by_role("heading", name="Recent")).to_be_visible()
+    expect(page.locator("tbody[data-rows]")).to_contain_text("report.csv")
+
+
 # -- a provider's page never runs in the hub's origin (SECURITY 28) -----------------------------
 
 

@@ -110,3 +110,29 @@ def test_someone_who_cannot_see_the_integration_finds_nothing(hub, client, conne
     for path in ("search?q=sea", "views", "views/recent", "items/Photos/sea.png/thumbnail"):
         response = stranger.get(f"/api/integrations/{ref}/services/files/{path}")
         assert response.status_code == 404, path
+
+
+def test_the_sources_pages_search_list_views_and_show_thumbnails(client, connected):
+    ref = connected()
+    top = client.get(f"/integrations/{ref}/browse/files")
+    text = top.get_data(as_text=True)
+    assert top.status_code == 200
+    assert 'role="search"' in text and ">Recent</a>" in text
+
+    results = client.get(f"/integrations/{ref}/browse/files/search", query_string={"q": "sea"})
+    text = results.get_data(as_text=True)
+    assert results.status_code == 200
+    assert "Results for “sea”" in text and "sea.png" in text
+    assert f'href="/integrations/{ref}/browse/files?parent=Photos">Photos</a>' in text
+
+    recent = client.get(f"/integrations/{ref}/browse/files/views/recent")
+    assert recent.status_code == 200 and "report.csv" in recent.get_data(as_text=True)
+
+    photos = client.get(f"/integrations/{ref}/browse/files", query_string={"parent": "Photos"})
+    text = photos.get_data(as_text=True)
+    thumbnail = f"/api/integrations/{ref}/services/files/items/Photos/sea.png/thumbnail?size=256"
+    assert 'loading="lazy"' in text and thumbnail in text
+    assert client.get(thumbnail).status_code == 200
+
+    nothing = client.get(f"/integrations/{ref}/browse/files/search", query_string={"q": "zzz"})
+    assert "Nothing found." in nothing.get_data(as_text=True)
