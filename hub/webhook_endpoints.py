@@ -119,6 +119,11 @@ def visible(user: User, integration: Integration | None = None) -> peewee.ModelS
     return query.where(scope)
 
 
+def hub_wide() -> peewee.ModelSelect:
+    """The hub-wide endpoints (for pages only administrators open)."""
+    return WebhookEndpoint.select().where(WebhookEndpoint.integration.is_null())
+
+
 # -- changes (audited) --------------------------------------------------------------------------
 
 

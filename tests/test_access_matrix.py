@@ -285,6 +285,14 @@ WEB_ROUTES = [
     ("GET", "/integrations/{ref}/browse", None, "use", {200}),
     # The custom provider declares no services: past the access check, 404 names the service.
     ("GET", "/integrations/{ref}/browse/files", None, "use", {404}),
+    ("GET", "/integrations/{ref}/webhooks", None, "manage", {200}),
+    (
+        "POST",
+        "/integrations/{ref}/webhooks",
+        {"url": "https://hooks.example.org/in", "events": "connection.connected"},
+        "manage",
+        {200},
+    ),
 ]
 
 

@@ -133,9 +133,8 @@ def render_deliveries(rows: list[WebhookDelivery]) -> list[dict[str, Any]]:
     return [render_delivery(row, log[row.id]) for row in rows]
 
 
-def endpoints_page(params: WebhookQuery, integration: Integration | None) -> dict[str, Any]:
-    """One page of the endpoints the caller manages (``integration``'s only, when given)."""
-    rows = endpoints.visible(current(), integration)
+def endpoints_page(params: WebhookQuery, rows: peewee.ModelSelect) -> dict[str, Any]:
+    """One page of the endpoints ``rows`` selects, with their integrations' natural ids."""
     rows = (
         rows.select_extend(Integration, Principal)
         .join(Integration, peewee.JOIN.LEFT_OUTER)
@@ -171,10 +170,11 @@ def register(api: Blueprint) -> None:
     def list_webhooks(params: WebhookQuery) -> Response:
         """The webhook endpoints you manage: of your integrations, and hub-wide ones (admins);
         ``integration`` lists one integration's (manage access)."""
+        user = current()
         integration = None
         if params.integration is not None:
-            integration = endpoints.integration_to_manage(current(), params.integration)
-        return jsonify(endpoints_page(params, integration))
+            integration = endpoints.integration_to_manage(user, params.integration)
+        return jsonify(endpoints_page(params, endpoints.visible(user, integration)))
 
     @api.post("/webhooks")
     @needs("webhooks:manage")
@@ -188,14 +188,8 @@ def register(api: Blueprint) -> None:
             integration = None
         else:
             integration = endpoints.integration_to_manage(user, payload.integration)
-        endpoint, secret = endpoints.create(
-            user,
-            integration,
-            url=payload.url,
-            events=payload.events,
-            description=payload.description,
-            active=payload.active,
-        )
+        fields = payload.model_dump(exclude={"integration"})
+        endpoint, secret = endpoints.create(user, integration, **fields)
         return jsonify(render(endpoint, secret=secret)), 201
 
     @api.get("/webhooks/<id:webhook_id>")

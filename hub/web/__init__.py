@@ -42,7 +42,15 @@ PAGE_CSP = (
 
 
 def init_app(app: Flask) -> None:
-    from hub.web import account, admin, connections, forms, sharing, sources  # noqa: F401
+    from hub.web import (  # noqa: F401
+        account,
+        admin,
+        connections,
+        forms,
+        sharing,
+        sources,
+        webhooks,
+    )
     from hub.web.oauth import oauth
 
     app.register_blueprint(web)
