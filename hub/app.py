@@ -97,6 +97,7 @@ def check_keys_present(keyring: KeyRing) -> None:
 
 
 def _quiet_secret_loggers() -> None:
-    # oauthlib and requests-oauthlib log tokens and secrets at DEBUG: never let them.
-    for name in ("oauthlib", "requests_oauthlib"):
+    # oauthlib and requests-oauthlib log tokens and secrets at DEBUG, and urllib3 every request
+    # line, query string included (a GET token request's client secret): never let them.
+    for name in ("oauthlib", "requests_oauthlib", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -136,6 +136,16 @@ def resolve(provider: Provider, integration: Integration) -> OAuthClient:
     oauth2, profile = effective_oauth2(provider, integration)
     urls = oauth_urls(provider, integration)
     client_id, client_secret = client_credentials(provider, integration, urls)
+    declared = provider.oauth2.token_auth if provider.oauth2 else None
+    in_url = "get" in (oauth2.token_auth, oauth2.effective_refresh_auth)
+    if in_url and declared != "get" and not integration.client_id:
+        # The hub's own client goes in a URL only to a provider that declares it must.
+        raise ConfigurationError(
+            f"the hub's OAuth client for {provider.display_name} is never sent in a URL: "
+            "give the integration its own clientId and clientSecret to use tokenAuth get",
+            fields={"settings.tokenAuth": "get needs the integration's own client"},
+            code="client_not_allowed",
+        )
     scopes = tuple(integration.scope.split()) if integration.scope else oauth2.scopes
     return OAuthClient(
         provider=provider,
@@ -260,7 +270,11 @@ def _token_request(
     if client.client_secret is not None:
         credentials["client_secret"] = client.client_secret.reveal()
     kwargs: dict[str, Any] = {"headers": {"Accept": "application/json"}}
-    if auth_mode == "basic":
+    if auth_mode == "get":
+        # Cozy's token_mode "get": everything in the query, the secret too (see TokenAuth).
+        method = "GET"
+        params.update(credentials)
+    elif auth_mode == "basic":
         kwargs["auth"] = _basic(client)
     elif auth_mode == "query":
         # RFC 6749 §2.3.1: client credentials never go in a URL, which proxies and server logs

@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 from hub.headers import header_name_problem
 
 AuthType = Literal["oauth2", "apikey", "basic", "bearer"]
-TokenAuth = Literal["form", "basic", "query", "json"]
+TokenAuth = Literal["form", "basic", "query", "json", "get"]
 RefreshMethod = Literal["POST", "GET"]
 AUTH_TYPES: tuple[str, ...] = ("oauth2", "apikey", "basic", "bearer")
-TOKEN_AUTH_MODES: tuple[str, ...] = ("form", "basic", "query", "json")
+TOKEN_AUTH_MODES: tuple[str, ...] = ("form", "basic", "query", "json", "get")
 REFRESH_METHODS: tuple[str, ...] = ("POST", "GET")
 REVOKE_METHODS: tuple[str, ...] = ("POST", "DELETE")
 REVOKE_AUTH_MODES: tuple[str, ...] = ("client", "bearer")
@@ -67,8 +67,11 @@ class OAuth2Settings:
     ``authorize_url`` / ``token_url`` may be ``None`` when every integration brings its own
     (the generic ``custom`` provider). ``token_auth`` is how the client authenticates at the
     token endpoint: ``form`` (client_id/secret in the form body), ``basic`` (HTTP Basic),
-    ``query`` (the client_id alone in the query string: a secret never goes in a URL) or
-    ``json`` (a JSON body instead of a form).
+    ``query`` (the client_id alone in the query string: a secret never goes in a URL),
+    ``json`` (a JSON body instead of a form) or ``get`` (Cozy's ``token_mode: get``: the code
+    exchange and the refresh are GET requests with every parameter, the client secret included,
+    in the query string — which the provider's logs and proxies keep: declare it only for a
+    provider that accepts nothing else; the hub never writes such a URL to its own logs).
     """
 
     authorize_url: str | None

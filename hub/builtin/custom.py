@@ -35,7 +35,9 @@ def hub_register_providers() -> list[Provider]:
                     type="choice",
                     choices=TOKEN_AUTH_MODES,
                     default="form",
-                    help="form body, HTTP Basic, client id in the query (no secret) or JSON body",
+                    help="form body, HTTP Basic, client id in the query (no secret), JSON body, "
+                    "or get: a GET with the client id and secret in the query (only for a server "
+                    "that accepts nothing else: the secret lands in its logs)",
                     overrides="oauth2.token_auth",
                 ),
                 Setting(
