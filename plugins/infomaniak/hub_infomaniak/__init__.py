@@ -11,16 +11,18 @@ elsewhere through ``settings.endpoints`` (and the login server through the integ
 ``authUri`` / ``tokenUri``); revocation goes to ``{endpoints.revoke}``. The ``profilePath``
 setting overrides ``profile.path`` for accounts still served by the v1 profile.
 
-The services live in their own modules: :mod:`hub_infomaniak.kdrive` (drives, folders, files)
-and :mod:`hub_infomaniak.mail` (mailboxes, folders, messages as ``.eml``); both call Infomaniak
-through :mod:`hub_infomaniak.envelope`, which maps its errors to the hub's.
+The services live in their own modules: :mod:`hub_infomaniak.kdrive` (drives, folders, files),
+with search, views and thumbnails in :mod:`hub_infomaniak.kdrive_find`, and
+:mod:`hub_infomaniak.mail` (mailboxes, folders, messages as ``.eml``), with search and
+attachments in :mod:`hub_infomaniak.mail_find`; all call Infomaniak through
+:mod:`hub_infomaniak.envelope`, which maps its errors to the hub's.
 """
 
 from __future__ import annotations
 
 from hub import hookimpl
-from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, Setting
-from hub_infomaniak import kdrive, mail
+from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, Setting, View
+from hub_infomaniak import kdrive, kdrive_find, mail, mail_find
 from hub_infomaniak.scopes import DEFAULT_SCOPES, TOKEN_PAGE
 
 LOGIN = "https://login.infomaniak.com"
@@ -114,16 +116,39 @@ def hub_register_providers() -> list[Provider]:
                     ),
                     browse=kdrive.browse,
                     download=kdrive.download,
+                    search=kdrive_find.search,
+                    views=(
+                        View(
+                            "shared",
+                            "Shared with me",
+                            browse=kdrive_find.shared_with_me,
+                            description="What others shared with you, on any drive",
+                        ),
+                        View(
+                            "recent",
+                            "Recent",
+                            browse=kdrive_find.recent,
+                            description="The files last modified, drive by drive",
+                        ),
+                        View(
+                            "favorites",
+                            "Favorites",
+                            browse=kdrive_find.favorites,
+                            description="What you marked as a favorite, drive by drive",
+                        ),
+                    ),
+                    thumbnail=kdrive_find.thumbnail,
                 ),
                 Service(
                     "mail",
                     "Mail",
                     description=(
-                        "Mailboxes, their folders and messages as .eml files "
-                        "(needs the workspace:mail scope)."
+                        "Mailboxes, their folders and messages as .eml files; a message opens "
+                        "to its attachments (needs the workspace:mail scope)."
                     ),
                     browse=mail.browse,
                     download=mail.download,
+                    search=mail_find.search,
                 ),
             ),
             docs_url="https://developer.infomaniak.com",

@@ -88,7 +88,7 @@ def list_drives(ctx: ProviderContext, cursor: str | None, limit: int) -> Page:
         page = int(match.group(1))
     params = [*DRIVE_ROLES, ("page", str(page)), ("per_page", str(min(limit, MAX_PAGE)))]
     envelope = get_envelope(ctx, "api", DRIVES_PATH, params, scope=SCOPE)
-    items = [_drive_item(drive) for drive in data_list(ctx, envelope)]
+    items = [drive_item(drive) for drive in data_list(ctx, envelope)]
     trail.remember_drives(ctx, ((i.extras["driveId"], i.name) for i in items if i is not None))
     more = page < _page_count(envelope)
     return Page(
@@ -106,7 +106,8 @@ def _page_count(envelope: dict) -> int:
     return 1
 
 
-def _drive_item(drive: dict) -> Item | None:
+def drive_item(drive: dict) -> Item | None:
+    """A drive of the drive list as a folder item (its root), or ``None`` without a drive id."""
     # users/current/drives answers drive_id/drive_name (its own ``id`` is the link between the
     # user and the drive, not the drive) and nests the drive; drive/init answers id/name.
     nested = drive.get("drive") if isinstance(drive.get("drive"), dict) else {}
@@ -133,19 +134,21 @@ def list_directory(
         params["cursor"] = cursor
     listing = f"/3/drive/{drive_id}/files/{dir_id}/files"
     envelope = get_envelope(ctx, "api", listing, params, scope=SCOPE)
-    entries = [e for e in data_list(ctx, envelope) if e.get("id") is not None and not _trashed(e)]
+    entries = [e for e in data_list(ctx, envelope) if e.get("id") is not None and not trashed(e)]
     trail.remember_listing(ctx, drive_id, dir_id, entries)
-    items = [_file_item(drive_id, entry) for entry in entries]
+    items = [file_item(drive_id, entry) for entry in entries]
     next_cursor = envelope.get("cursor") if envelope.get("has_more") else None
     path = [] if cursor else breadcrumbs(ctx, drive_id, dir_id)
     return Page(items=items, next_cursor=str(next_cursor) if next_cursor else None, path=path)
 
 
-def _trashed(entry: dict) -> bool:
+def trashed(entry: dict) -> bool:
+    """Whether a kDrive entry is in the trash (its ``status`` says so)."""
     return "trash" in str(entry.get("status") or "").lower()
 
 
-def _file_item(drive_id: int, entry: dict) -> Item:
+def file_item(drive_id: int, entry: dict, parent: Crumb | None = None) -> Item:
+    """A kDrive file or folder record as an item; ``parent`` names the folder it lives in."""
     is_dir = entry.get("type") == "dir"
     extras = {"path": entry["path"]} if isinstance(entry.get("path"), str) else {}
     return Item(
@@ -158,6 +161,7 @@ def _file_item(drive_id: int, entry: dict) -> Item:
             entry.get("last_modified_at") or entry.get("updated_at") or entry.get("added_at")
         ),
         extras=extras,
+        parent=parent,
     )
 
 
@@ -175,8 +179,10 @@ def breadcrumbs(ctx: ProviderContext, drive_id: int, dir_id: int) -> list[Crumb]
     """The trail from the drive down to ``dir_id``, in at most two calls at any depth.
 
     The folder's own record (``with=path``) names every ancestor; see :mod:`hub_infomaniak.trail`
-    for their ids. Breadcrumbs are a convenience: if Infomaniak cannot tell (an error), the
-    listing is served without them.
+    for their ids. On a drive the account is only a guest of (reached through "Shared with
+    me"), the drive and the folders above are not the user's to open: the trail is the folder
+    alone. Breadcrumbs are a convenience: if Infomaniak cannot tell (an error), the listing is
+    served without them.
     """
     try:
         record: Any = {}
@@ -185,26 +191,34 @@ def breadcrumbs(ctx: ProviderContext, drive_id: int, dir_id: int) -> list[Crumb]
             record = get_envelope(ctx, "api", path, {"with": "path"}, scope=SCOPE).get("data")
         if not isinstance(record, dict):
             return []
-        drive = Crumb(kdrive_id(drive_id, ROOT_DIR), drive_name(ctx, drive_id))
+        name = drive_name(ctx, drive_id)
     except HubError:
         return []
+    if name is None:  # a guest's drive
+        own = record.get("name")
+        return [Crumb(kdrive_id(drive_id, dir_id), str(own))] if own else []
+    drive = Crumb(kdrive_id(drive_id, ROOT_DIR), name)
     return trail.build_trail(ctx, drive_id, record, drive, kdrive_id) if record else [drive]
 
 
-def drive_name(ctx: ProviderContext, drive_id: int) -> str:
-    """The drive's name: remembered from this connection's drive list, else read from it once
-    (``kDrive <id>`` when it is not listed)."""
+def drive_name(ctx: ProviderContext, drive_id: int) -> str | None:
+    """The drive's name: remembered from this connection's drive list, else read from it once.
+
+    :return: the name, or ``None`` for a drive the account is not a user or administrator of
+        (a guest's, reached through "Shared with me"); that too is remembered.
+    """
     known = trail.drive_name_from_memory(ctx, drive_id)
     if known is not None:
-        return known
+        return known or None
     params = [*DRIVE_ROLES, ("per_page", str(MAX_PAGE))]
     envelope = get_envelope(ctx, "api", DRIVES_PATH, params, scope=SCOPE)
-    drives = [i for i in map(_drive_item, data_list(ctx, envelope)) if i is not None]
+    drives = [i for i in map(drive_item, data_list(ctx, envelope)) if i is not None]
     trail.remember_drives(ctx, ((i.extras["driveId"], i.name) for i in drives))
     for drive in drives:
         if str(drive.extras["driveId"]) == str(drive_id):
             return drive.name
-    return f"kDrive {drive_id}"
+    trail.remember_drives(ctx, [(drive_id, trail.GUEST)])
+    return None
 
 
 # -- download ----------------------------------------------------------------------------------
@@ -221,7 +235,7 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
     drive_id, file_id = parse_item_id(item_id)
     url = ctx.url("api", f"/2/drive/{drive_id}/files/{file_id}/download")
     headers = {"Range": range_header} if range_header else {}
-    response = _fetch(ctx, url, headers)
+    response = fetch(ctx, url, headers)
     length = response.headers.get("Content-Length")
     filename = (
         filename_from_disposition(response.headers.get("Content-Disposition"))
@@ -239,9 +253,9 @@ def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Do
     )
 
 
-def _fetch(ctx: ProviderContext, url: str, headers: dict[str, str]) -> requests.Response:
-    """GET a download, following a redirect to a storage host without the credentials (a
-    signed storage URL carries its own authority)."""
+def fetch(ctx: ProviderContext, url: str, headers: dict[str, str]) -> requests.Response:
+    """GET a download (or a thumbnail), following a redirect to a storage host without the
+    credentials (a signed storage URL carries its own authority)."""
     response = ctx.request("GET", url, headers=headers, stream=True, retry_on=RETRY_ON)
     response = ctx.follow(
         response,

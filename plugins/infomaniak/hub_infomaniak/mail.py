@@ -30,6 +30,7 @@ from hub_infomaniak.envelope import (
     read_envelope,
     send,
 )
+from hub_infomaniak.mail_find import download_attachment, list_attachments
 from hub_infomaniak.mail_ids import mail_id, parse_mail_id
 from hub_infomaniak.messages import SCOPE, list_messages
 
@@ -53,18 +54,20 @@ def browse(ctx: ProviderContext, parent: str | None, cursor: str | None, limit: 
     """
     if parent is None:
         mailboxes = [_mailbox_item(m) for m in mailbox_list(ctx) if m.get("uuid")]
-        return _slice(mailboxes, cursor, limit)
+        return slice_items(mailboxes, cursor, limit)
     kind, parts = parse_mail_id(parent, "parent")
     if kind == "mailbox":
         (uuid,) = parts
         folders = [_folder_item(uuid, f) for f in folder_tree(ctx, uuid)]
-        page = _slice(folders, cursor, limit)
+        page = slice_items(folders, cursor, limit)
         if not cursor:
             page.path.append(Crumb(parent, mailbox_name(ctx, uuid)))
         return page
     if kind == "folder":
         return list_folder(ctx, parts[0], parts[1], cursor, limit)
-    raise NotFound("a message is a file, not a folder: download it instead")
+    if kind == "message":  # a file that also opens: its attachments
+        return list_attachments(ctx, *parts, cursor, limit)
+    raise NotFound("an attachment is a file, not a folder: download it instead")
 
 
 def mailbox_list(ctx: ProviderContext) -> list[dict]:
@@ -146,7 +149,8 @@ def _folder_item(uuid: str, folder: dict) -> Item:
     )
 
 
-def _slice(items: list[Item], cursor: str | None, limit: int) -> Page:
+def slice_items(items: list[Item], cursor: str | None, limit: int) -> Page:
+    """One page of a list known whole (mailboxes, folders, attachments), by ``f:<index>``."""
     start = _folder_cursor(cursor)
     more = start + limit < len(items)
     return Page(
@@ -179,6 +183,13 @@ def _trail(folders: list[dict], folder_id: str) -> list[dict] | None:
     return None
 
 
+def folder_crumbs(ctx: ProviderContext, uuid: str, folder_id: str) -> list[Crumb]:
+    """The trail from the mailbox down to the folder ``folder_id`` (empty when it is not in the
+    mailbox's tree)."""
+    trail = _trail(folder_tree(ctx, uuid), folder_id)
+    return _crumbs(ctx, uuid, trail) if trail else []
+
+
 def _crumbs(ctx: ProviderContext, uuid: str, trail: list[dict]) -> list[Crumb]:
     mailbox = Crumb(mail_id("mailbox", uuid), mailbox_name(ctx, uuid))
     return [mailbox, *(Crumb(_folder_item(uuid, f).id, _folder_item(uuid, f).name) for f in trail)]
@@ -188,17 +199,21 @@ def _crumbs(ctx: ProviderContext, uuid: str, trail: list[dict]) -> list[Crumb]:
 
 
 def download(ctx: ProviderContext, item_id: str, range_header: str | None) -> Download:
-    """A message's raw RFC 822 bytes as ``message/rfc822``, named ``<subject>.eml``.
+    """A message's raw RFC 822 bytes as ``message/rfc822``, named ``<subject>.eml``; or one
+    attachment of a message, alone.
 
     :param ctx: the integration's authenticated session.
-    :param item_id: a message id (``message:{uuid}:{folder_id}:{short_uid}``).
+    :param item_id: a message id (``message:{uuid}:{folder_id}:{short_uid}``) or an attachment
+        id (``attachment:{uuid}:{folder_id}:{short_uid}:{part}``).
     :param range_header: the caller's ``Range``; passed on, and when Infomaniak answers part of
         the message the name falls back to ``message-<uid>.eml`` (the subject is not in it).
     :return: the download, streamed.
     """
     kind, parts = parse_mail_id(item_id)
+    if kind == "attachment":
+        return download_attachment(ctx, *parts, range_header)
     if kind != "message":
-        raise NotFound("only messages can be downloaded from mail")
+        raise NotFound("only messages and their attachments can be downloaded from mail")
     uuid, folder_id, short_uid = (quote(p, safe="") for p in parts)
     url = ctx.url("mail", f"/api/mail/{uuid}/folder/{folder_id}/message/{short_uid}/download")
     headers = {"Accept": f"{MEDIA_TYPE}, */*"}

@@ -1,6 +1,7 @@
 """The ids of mail items: what each is, its parts percent-encoded, so any folder id survives::
 
 mailbox:{uuid}    folder:{uuid}:{folder_id}    message:{uuid}:{folder_id}:{short_uid}
+attachment:{uuid}:{folder_id}:{short_uid}:{part}
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def parse_mail_id(value: str, field: str = "itemId") -> tuple[str, list[str]]:
     :raises hub.errors.ValidationError: naming ``field``, for such a part.
     """
     kind, *parts = value.split(":")
-    sizes = {"mailbox": 1, "folder": 2, "message": 3}
+    sizes = {"mailbox": 1, "folder": 2, "message": 3, "attachment": 4}
     if sizes.get(kind) != len(parts) or not all(parts):
         raise NotFound(f"{value!r} is not a mail item of Infomaniak")
     return kind, [_id_part(p, field) for p in parts]

@@ -27,6 +27,7 @@ from hub.items import Crumb
 EXTENSION = "hub_infomaniak.folders"
 MAX_ENTRIES = 50_000  # (name, parent) pairs kept per hub app; the oldest go first
 ROOT_DIR = 1  # every drive's root directory has this file id
+GUEST = ""  # the name remembered for a drive the account is only a guest of
 
 
 class FolderMemory:
@@ -136,7 +137,8 @@ def build_trail(
 
 
 def drive_name_from_memory(ctx: ProviderContext, drive_id: int) -> str | None:
-    """The drive's name if this connection's drive list was read, else ``None``."""
+    """The drive's name if this connection's drive list was read (:data:`GUEST` for a drive it
+    did not hold), else ``None``."""
     found = memory_of(ctx)
     return found[0].drive(found[1], drive_id) if found else None
 

@@ -1,6 +1,8 @@
 """The hub's provider contract (:mod:`hub.contract`) run against the recorded Infomaniak answers:
-kDrive (the ``Level 1/…/Level 8`` chain) and Mail (two mailboxes, short pages chained by
-``resource_next``), walked through the hub's HTTP API with a personal token."""
+kDrive (the ``Level 1/…/Level 8`` chain; search for "report" over two pages, the views, a
+guest's drive reached through Shared with me, a picture's thumbnail) and Mail (two mailboxes,
+short pages chained by ``resource_next``; search for "report" chained the same way), walked
+through the hub's HTTP API with a personal token."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 API = "https://api.infomaniak.com"
 MAIL = "https://mail.infomaniak.com"
 DRIVE = 140946
+OTHER_DRIVE = 287311
+GUEST_DRIVE = 777001
 DRIVES = re.compile(re.escape(f"{API}/2/drive/users/current/drives"))
 MAILBOX = "3b1f4f0e-8a2c-4c57-9d1e-2f6a7b8c9d01"  # the recorded folders and messages are its
 MESSAGES = re.compile(re.escape(f"{MAIL}/api/mail/{MAILBOX}") + r"/folder/([^/]+)/message(\?.*)?$")
@@ -60,10 +64,13 @@ class TestInfomaniakContract(ProviderContract):
     provider = "infomaniak"
     plugin = "infomaniak=hub_infomaniak"
     known_scopes = KNOWN_SCOPES
+    search_query = "report"
+    thumbnail_item = f"{DRIVE}:301"
 
     @pytest.fixture
     def contract_api(self, requests_mock: Any) -> None:
         self._kdrive(requests_mock)
+        self._kdrive_find(requests_mock)
         self._mail(requests_mock)
 
     @pytest.fixture
@@ -121,6 +128,66 @@ class TestInfomaniakContract(ProviderContract):
             )
 
     @staticmethod
+    def _kdrive_find(requests_mock: Any) -> None:
+        def by_cursor(first: str, second: str | None = None) -> Any:
+            def answer(request: Any, context: Any) -> Any:
+                return recorded(second if second and request.qs.get("cursor") else first)
+
+            return answer
+
+        search = f"{API}/3/drive/{DRIVE}/files/search"
+        requests_mock.get(
+            search, json=by_cursor("search_report_page1.json", "search_report_page2.json")
+        )
+        for drive in (OTHER_DRIVE,):
+            for route in ("search", "last_modified", "favorites"):
+                url = f"{API}/3/drive/{drive}/files/{route}"
+                requests_mock.get(url, json=recorded("search_empty.json"))
+        lists = {"last_modified": "last_modified.json", "favorites": "favorites.json"}
+        for route, fixture in lists.items():
+            requests_mock.get(f"{API}/3/drive/{DRIVE}/files/{route}", json=recorded(fixture))
+        requests_mock.get(
+            f"{API}/3/drive/files/shared_with_me",
+            json=by_cursor("shared_with_me_page1.json", "shared_with_me_page2.json"),
+        )
+        guest = f"{API}/3/drive/{GUEST_DRIVE}/files/5001"
+        requests_mock.get(guest, json=recorded("guest_board_papers.json"))
+        requests_mock.get(f"{guest}/files", json=recorded("guest_board_papers_files.json"))
+        requests_mock.get(f"{API}/3/drive/{DRIVE}/files/301", json=recorded("file_sunset.json"))
+        requests_mock.get(
+            f"{API}/2/drive/{DRIVE}/files/301/thumbnail",
+            content=(FIXTURES / "thumbnail_sunset.png").read_bytes(),
+            headers={"Content-Type": "image/png"},
+        )
+
+    @staticmethod
+    def _mail_search(requests_mock: Any) -> None:
+        def answer(request: Any, context: Any) -> Any:
+            if request.qs.get("scontains") != ["report"]:
+                return recorded("empty_messages.json")
+            offset = request.qs.get("offset", ["0"])[0]
+            return recorded(f"mail_search_offset{offset}.json")
+
+        requests_mock.get(
+            f"{MAIL}/api/mail/{MAILBOX}/folder/{INBOX}/message",
+            json=lambda request, context: (
+                answer(request, context)
+                if "severywhere" in request.qs
+                else TestInfomaniakContract._listing(request, context)
+            ),
+        )
+
+    @staticmethod
+    def _listing(request: Any, context: Any) -> Any:
+        folder = MESSAGES.match(request.url).group(1)
+        offset = request.qs.get("offset", ["0"])[0]
+        if folder == ARCHIVE and offset in ("0", "2", "4"):
+            return recorded(f"archive_offset{offset}.json")
+        if folder == INBOX and offset == "0":
+            return recorded("inbox_offset0.json")
+        return recorded("empty_messages.json")
+
+    @staticmethod
     def _mail(requests_mock: Any) -> None:
         requests_mock.get(f"{MAIL}/api/mailbox", json=recorded("mailboxes.json"))
         requests_mock.get(  # the other mailbox has no folder
@@ -129,16 +196,8 @@ class TestInfomaniakContract(ProviderContract):
         )
         requests_mock.get(f"{MAIL}/api/mail/{MAILBOX}/folder", json=recorded("folders.json"))
 
-        def listing(request: Any, context: Any) -> Any:
-            folder = MESSAGES.match(request.url).group(1)
-            offset = request.qs.get("offset", ["0"])[0]
-            if folder == ARCHIVE and offset in ("0", "2", "4"):
-                return recorded(f"archive_offset{offset}.json")
-            if folder == INBOX and offset == "0":
-                return recorded("inbox_offset0.json")
-            return recorded("empty_messages.json")
-
-        requests_mock.get(MESSAGES, json=listing)
+        requests_mock.get(MESSAGES, json=TestInfomaniakContract._listing)
+        TestInfomaniakContract._mail_search(requests_mock)
         sizes = message_sizes()
 
         def message(request: Any, context: Any) -> bytes:
