@@ -5,7 +5,9 @@ every authorization asks for offline access and forces consent; scopes granted e
 The default scopes include ``profile``, without which userinfo carries no name.
 The hub runs the protocol from this declaration; the plugin brings the ``drive`` service's
 browse and download operations (:mod:`hub_google.folders`, :mod:`hub_google.downloads`, with
-native files exported by :mod:`hub_google.exports` and :mod:`hub_google.links`).
+native files exported by :mod:`hub_google.exports` and :mod:`hub_google.links`), search and the
+"Shared with me", "Starred" and "Recent" views (:mod:`hub_google.finding`) and thumbnails
+(:mod:`hub_google.thumbnails`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any, TypeVar
 
 from hub import hookimpl
 from hub.errors import ReauthRequired
-from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service
-from hub_google import downloads, folders
+from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, View
+from hub_google import downloads, finding, folders, thumbnails
 
 #: The hub plugin API versions this plugin works with (checked against
 #: ``hub.plugins.PLUGIN_API_VERSION`` when the hub loads it).
@@ -116,9 +118,15 @@ def hub_register_providers() -> list[Provider]:
                 Service(
                     "drive",
                     "Drive",
-                    description="My Drive and shared drives: folders and files.",
+                    description="My Drive, shared drives and files shared with you.",
                     browse=explained(folders.browse),
                     download=explained(downloads.download),
+                    search=explained(finding.search),
+                    views=tuple(
+                        View(v.name, v.display_name, explained(v.browse), v.description)
+                        for v in finding.VIEWS
+                    ),
+                    thumbnail=explained(thumbnails.thumbnail),
                 ),
             ),
             docs_url="https://developers.google.com/drive/api",

@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from hub.contract import ErrorCase, ProviderContract
+from hub_google import finding
 
 # The conftest's values (test modules import no conftest under --import-mode=importlib).
 RECORDED = Path(__file__).parent / "recorded"
@@ -28,6 +30,12 @@ MY_DRIVE_ID = "0AHk2mYdRiVeRoOtUk9PVA"  # the real id behind Drive's alias "root
 REPORT_ID = "1RePoRtPdF9a8b7c6d"
 REPORT_BYTES = bytes(range(256)) * 188 + bytes(range(85))  # the 48213 bytes meta_report lists
 LOGO_BYTES = b"\x89PNG\r\n\x1a\n\x00"  # the 9 bytes meta_logo lists
+LOGO_ID = "1LoGoPnGtArGeT0ccc"
+# A real 1x1 PNG (grey), as Drive's thumbnail host serves one.
+THUMBNAIL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c63680000008200815cd0a1e60000000049454e44ae426082"
+)
 
 # Real Google scope names: OpenID Connect's with their userinfo.* long forms, and the Drive API's
 # (https://developers.google.com/identity/protocols/oauth2/scopes#drive; the scope constants of
@@ -110,6 +118,8 @@ class TestGoogleContract(ProviderContract):
     provider = "google"
     plugin = "google=hub_google"
     known_scopes = GOOGLE_SCOPES
+    search_query = "report"
+    thumbnail_item = LOGO_ID
 
     @pytest.fixture(autouse=True)
     def _no_real_waits(self, hub_clock: Any, waits: list[float]) -> None:
@@ -155,11 +165,49 @@ class TestGoogleContract(ProviderContract):
         google.media(REPORT_ID, [{"content": media(REPORT_BYTES, "application/pdf")}])
         google.file("1LoGoPnGtArGeT0ccc", "meta_logo")
         google.media("1LoGoPnGtArGeT0ccc", [{"content": media(LOGO_BYTES, "image/png")}])
+        self._find_and_see(google)
         for meta in ("meta_meeting_notes", "meta_budget_sheet", "meta_quarterly_slides"):
             google.file(recorded(meta)["id"], meta)
             for mime_type in recorded(meta)["exportLinks"]:
                 exported = f"{meta} as {mime_type}".encode()
                 google.export_link(meta, mime_type, [{"content": exported}])
+
+    @staticmethod
+    def _find_and_see(google: Any) -> None:
+        """Search for "report" over two pages, the three views (recent over two pages), the
+        folders their results live in, and the logo's thumbnail on Drive's thumbnail host."""
+
+        def files(q: str, name: str, page_token: str | None = None) -> None:
+            google.mocker.get(
+                f"{DRIVE_API}/files",
+                json=recorded(name),
+                additional_matcher=lambda r: (
+                    parse_qs(urlsplit(r.url).query).get("q") == [q]
+                    and parse_qs(urlsplit(r.url).query).get("pageToken")
+                    == ([page_token] if page_token else None)
+                ),
+            )
+
+        found = finding.search_query("report")
+        files(found, "search_report_page1")
+        files(found, "search_report_page2", recorded("search_report_page1")["nextPageToken"])
+        files("sharedWithMe = true and trashed = false", "files_shared_with_me")
+        files("starred = true and trashed = false", "files_starred")
+        recent = "mimeType != 'application/vnd.google-apps.folder' and trashed = false"
+        files(recent, "files_recent_page1")
+        files(recent, "files_recent_page2", recorded("files_recent_page1")["nextPageToken"])
+        google.file("1RePoRtSfOlDeRkkkk", "meta_reports_folder")
+        google.mocker.get(
+            f"{DRIVE_API}/files/{LOGO_ID}",
+            json=recorded("meta_logo_thumbnail"),
+            additional_matcher=lambda r: "thumbnailLink" in urlsplit(r.url).query,
+        )
+        link = recorded("meta_logo_thumbnail")["thumbnailLink"].rsplit("=s", 1)[0]
+        google.mocker.get(
+            re.compile(re.escape(link) + r"=s[0-9]+$"),
+            content=THUMBNAIL_PNG,
+            headers={"Content-Type": "image/png"},
+        )
 
     @pytest.fixture
     def contract_errors(self) -> list[ErrorCase]:
