@@ -23,7 +23,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from hub import __version__ as hub_version
-from hub import access, accounts, migrations, sessions
+from hub import access, accounts, config_secrets, migrations, sessions
 from hub.app import build_registry, create_app
 from hub.config import as_bool, private_addresses
 from hub.config import settings as hub_settings
@@ -573,3 +573,87 @@ def keys_rotate(new_key: bool | None) -> None:
 
     done = run_database(rotate)
     click.echo(f"Re-encrypted {done} secret(s) under key {keyring.primary_kid}.")
+    stale = {
+        name: kid
+        for name, kid in current_app.config.get("SEALED_SETTINGS", {}).items()
+        if kid != keyring.primary_kid
+    }
+    for name, kid in sorted(stale.items()):
+        click.echo(
+            f"Configuration value HUB_{name} is still under key {kid}: re-encrypt it "
+            f"(hub secrets reencrypt ENV_FILE, or hub secrets encrypt HUB_{name})"
+        )
+
+
+# -- encrypted configuration values ------------------------------------------------------------
+
+
+@cli.group("secrets")
+def secrets_group() -> None:
+    """Encrypt configuration values (enc:...) for an environment file you can commit."""
+
+
+def _read_secret_input(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True)
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        _fail("give the value on standard input (never on the command line)")
+    return value
+
+
+@secrets_group.command("encrypt")
+@click.argument("name")
+@with_appcontext
+def secrets_encrypt(name: str) -> None:
+    """Read a value for setting NAME from standard input; print it encrypted, enc:<key>:<...>.
+
+    The value is bound to NAME: set it only as NAME (HUB_X in the environment, X in
+    instance/config.py)."""
+    try:
+        config_secrets.setting_name(name)
+    except config_secrets.ConfigSecretError as exc:
+        _fail(str(exc))
+    keyring = current_app.extensions["hub"].keyring
+    value = _read_secret_input(f"Value of {name}")
+    click.echo(config_secrets.encrypt(keyring, name, value))
+
+
+@secrets_group.command("decrypt")
+@click.argument("name")
+@with_appcontext
+def secrets_decrypt(name: str) -> None:
+    """Print the plaintext of the enc: value of NAME read from standard input (or, with no
+    input, of NAME as configured). Only the owner of the instance folder may."""
+    owner = Path(current_app.instance_path).stat().st_uid
+    if os.geteuid() != owner:
+        _fail(
+            f"only the owner of the instance folder (uid {owner}) may decrypt configuration "
+            "values; run this command as that user"
+        )
+    keyring = current_app.extensions["hub"].keyring
+    value = "" if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not value:
+        _fail(f"give the enc: value of {name} on standard input")
+    try:
+        click.echo(config_secrets.decrypt(keyring, name, value))
+    except config_secrets.ConfigSecretError as exc:
+        _fail(str(exc))
+
+
+@secrets_group.command("reencrypt")
+@click.argument("env_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def secrets_reencrypt(env_file: Path) -> None:
+    """Rewrite ENV_FILE's enc: values under the newest key, keeping every other byte."""
+    keyring = current_app.extensions["hub"].keyring
+    try:
+        rewritten = config_secrets.reencrypt_env(env_file.read_bytes(), keyring)
+    except config_secrets.ConfigSecretError as exc:
+        _fail(f"{env_file}: {exc}; the file was not changed")
+    if rewritten.names:
+        config_secrets.write_in_place(env_file, rewritten.text)
+    click.echo(
+        f"Re-encrypted {len(rewritten.names)} value(s) of {env_file} under key "
+        f"{keyring.primary_kid}" + (f": {', '.join(rewritten.names)}" if rewritten.names else "")
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Config, Flask
 
+from hub import config_secrets
 from hub.crypto import KeyRing, generate_key
 
 SECRET_KEY_FILE = "secret_key"
@@ -84,12 +85,24 @@ def settings(
             values[name[4:]] = value
     if test_config:
         values.update(test_config)
+    if config_secrets.is_sealed(values.get("ENCRYPTION_KEYS")):
+        raise config_secrets.ConfigSecretError(
+            "HUB_ENCRYPTION_KEYS cannot be encrypted: it holds the keys that decrypt the others"
+        )
+    sealed = config_secrets.reveal(values, lambda: config_secrets.instance_keyring(values, folder))
+    values["SEALED_SETTINGS"] = sealed
     for key in _BOOLEAN_KEYS:
         values[key] = as_bool(values.get(key))
-    values["ALLOW_PRIVATE_ADDRESSES"] = private_addresses(values["ALLOW_PRIVATE_ADDRESSES"])
-    for key, default in DEFAULTS.items():
-        if isinstance(default, int) and not isinstance(default, bool):
-            values[key] = _as_int(key, values[key])
+    try:
+        values["ALLOW_PRIVATE_ADDRESSES"] = private_addresses(values["ALLOW_PRIVATE_ADDRESSES"])
+        for key, default in DEFAULTS.items():
+            if isinstance(default, int) and not isinstance(default, bool):
+                values[key] = _as_int(key, values[key])
+    except ValueError as exc:
+        named = next((name for name in sealed if f"HUB_{name} " in f"{exc} "), None)
+        if named is not None:  # never the decrypted value in an error
+            raise ValueError(f"HUB_{named} (encrypted) does not hold a valid value") from None
+        raise
     values["PUBLIC_URL"] = str(values["PUBLIC_URL"]).rstrip("/")
     return values
 
