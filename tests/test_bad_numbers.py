@@ -91,10 +91,14 @@ def test_an_integration_id_out_of_range_is_404_naming_ref(api, integration):
 
 def requests_for(rule, argument: str, value: str) -> list[tuple[str, str]]:
     """``(method, path)`` for each method of ``rule`` with ``argument`` set to ``value`` in its
-    path (other path arguments are ``x``)."""
-    path = re.sub(
-        r"<(?:[^:>]+:)?([a-z_]+)>", lambda m: value if m[1] == argument else "x", rule.rule
-    )
+    path (other path arguments are ``1`` for an ``id``, else ``x``)."""
+
+    def other(match: re.Match[str]) -> str:
+        if match[2] == argument:
+            return value
+        return "1" if match[1] == "id:" else "x"
+
+    path = re.sub(r"<([^:>]+:)?([a-z_]+)>", other, rule.rule)
     return [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
 
 
@@ -114,8 +118,12 @@ def test_every_api_route_under_an_integration_refuses_an_id_out_of_range(app, ap
     for view, method, path in routes:
         for ref in (HUGE, "-1", "0"):
             response = api.open(path.replace("REF", ref), method=method)
-            if getattr(view, "request_body", None) is not None and response.status_code == 400:
-                assert response.json["error"]["fields"], response.json  # the body comes first
+            checked_first = any(
+                getattr(view, name, None) is not None for name in ("request_body", "query_params")
+            )
+            if checked_first and response.status_code == 400:
+                # the body and a required query parameter are checked first
+                assert response.json["error"]["fields"], response.json
                 continue
             assert_names(response, 404, "ref")
 
