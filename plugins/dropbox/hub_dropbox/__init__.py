@@ -8,8 +8,10 @@ the Dropbox App Console may be used instead (``bearer``); it is short-lived.
 
 Every URL goes through the endpoints ``www`` (the authorization page), ``api`` (RPC calls and
 the token endpoint) and ``content`` (downloads), so ``HUB_DROPBOX_ENDPOINTS`` or an
-integration's ``settings.endpoints`` moves them. The ``files`` service's operations are in
-:mod:`hub_dropbox.files`; how Dropbox is called and its errors read, in :mod:`hub_dropbox.api`.
+integration's ``settings.endpoints`` moves them. The ``files`` service browses and downloads
+(:mod:`hub_dropbox.files`), searches and shows thumbnails of pictures
+(:mod:`hub_dropbox.finding`); how Dropbox is called and its errors read, in
+:mod:`hub_dropbox.api`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hub import hookimpl
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service
 
 from .files import browse, download
+from .finding import search, thumbnail
 
 #: The plugin API versions this plugin is written for (the hub refuses it outside them).
 HUB_PLUGIN_API = ">=1.0,<2"
@@ -94,6 +97,8 @@ def hub_register_providers() -> list[Provider]:
                     description="Folders and files, with shared folders where they are mounted.",
                     browse=browse,
                     download=download,
+                    search=search,
+                    thumbnail=thumbnail,
                 ),
             ),
             docs_url="https://www.dropbox.com/developers/documentation/http/documentation",

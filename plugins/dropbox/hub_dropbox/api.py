@@ -154,6 +154,8 @@ def _endpoint_error(name: str, tags: list[str], field: str) -> HubError:
             f"{name} does not let this file be downloaded directly",
             fields={field: "not downloadable"},
         )
+    if last == "invalid_argument":  # SearchError: Dropbox refused the search's arguments
+        return ValidationError(f"{name} refused this search", fields={field: "refused by Dropbox"})
     if last == "locked":
         return Conflict(f"this item is locked in {name}", code="locked")
     summary = "/".join(tags) or "unknown error"

@@ -123,7 +123,9 @@ def dropbox_path(value: str, field: str) -> str:
     Ids and paths travel in JSON (a body or the ``Dropbox-API-Arg`` header), never in a URL, so
     no URL-path check applies; anything else is refused before a call is made.
     """
-    if value.startswith(("id:", "/")) and len(value) > 3 and len(value) <= 4096:
+    if len(value) <= 4096 and (
+        (value.startswith("id:") and len(value) > 3) or (value.startswith("/") and len(value) > 1)
+    ):
         return value
     raise ValidationError(
         "a Dropbox item is named by its id (id:…) or its path (/…)",
@@ -134,13 +136,14 @@ def dropbox_path(value: str, field: str) -> str:
 def _page(ctx: ProviderContext, data: Any, trail: list[Crumb]) -> Page:
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise UpstreamFailed(f"{ctx.name} answered a listing without entries")
-    items = [item for item in map(_item, data["entries"]) if item is not None]
+    items = [item for item in map(entry_item, data["entries"]) if item is not None]
     more = data.get("has_more") is True and isinstance(data.get("cursor"), str)
     return Page(items=items, next_cursor=data["cursor"] if more else None, path=trail)
 
 
-def _item(entry: Any) -> Item | None:
-    """An entry of a listing; ``deleted`` entries (and anything unknown) are left out."""
+def entry_item(entry: Any) -> Item | None:
+    """An entry of a listing or a search (file or folder metadata) as an item; ``deleted``
+    entries (and anything unknown) are ``None``."""
     if not isinstance(entry, dict):
         return None
     tag, entry_id, name = entry.get(".tag"), entry.get("id"), entry.get("name")

@@ -22,6 +22,11 @@ FILES = {
 REPORTS = "id:a4ayc_80_OEAAAAAAAAAXz"
 TEAM_SHARE = "id:a4ayc_80_OEAAAAAAAAAYb"
 PAGE2_CURSOR = "ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu"
+#: The recorded search: ``plan`` finds two pages of matches.
+SEARCH_QUERY = "plan"
+SEARCH_CURSOR = "SrchV2_ZtkX9EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAp2"
+#: The picture found by the search, whose thumbnail is recorded.
+PICTURE = "id:a4ayc_80_OEAAAAAAAAAYg"
 
 
 def load(name: str) -> Any:
@@ -48,7 +53,9 @@ def api_arg(request: Any) -> Any:
 
 class FakeDropbox:
     """Dropbox's RPC and content endpoints on requests-mock, answering the recorded tree:
-    the root (two pages), ``Reports`` and the mounted shared folder ``Team Share``."""
+    the root (two pages), ``Reports`` and the mounted shared folder ``Team Share``; the search
+    for ``plan`` (two pages) and the thumbnail of the picture it finds (any other item has
+    none: ``409 unsupported_extension``)."""
 
     def __init__(self, mocker: Any, api: str = API, content: str = CONTENT) -> None:
         self.mocker = mocker
@@ -62,6 +69,14 @@ class FakeDropbox:
         self.rpc("files/get_metadata", {"path": TEAM_SHARE}, load("team_share_metadata"))
         for file_id in FILES:
             self.file(file_id)
+        self.rpc("files/search_v2", {"query": SEARCH_QUERY}, load("search_page1"))
+        self.rpc("files/search/continue_v2", {"cursor": SEARCH_CURSOR}, load("search_page2"))
+        self.mocker.post(
+            f"{self.content}/2/files/get_thumbnail_v2",
+            status_code=409,
+            json=load("error_unsupported_extension"),
+        )
+        self.thumbnail(PICTURE)
 
     def rpc(self, route: str, wanted: dict[str, Any], answer: Any, status: int = 200) -> Any:
         """Answer ``POST /2/{route}`` whose JSON body holds every key of ``wanted``."""
@@ -94,4 +109,24 @@ class FakeDropbox:
             f"{self.content}/2/files/download",
             content=answer,
             additional_matcher=lambda r: (api_arg(r) or {}).get("path") == file_id,
+        )
+
+    def thumbnail(self, item: str) -> Any:
+        """``POST /2/files/get_thumbnail_v2`` of ``item`` (its path in ``resource``): the recorded
+        JPEG, the ``PreviewResult`` in ``Dropbox-API-Result``."""
+        data = (RECORDED / "thumbnail.jpg").read_bytes()
+
+        def matches(request: Any) -> bool:
+            resource = (api_arg(request) or {}).get("resource") or {}
+            return resource == {".tag": "path", "path": item}
+
+        return self.mocker.post(
+            f"{self.content}/2/files/get_thumbnail_v2",
+            content=data,
+            headers={
+                "Dropbox-API-Result": json.dumps(load("thumbnail_result")),
+                "Content-Type": "application/octet-stream",
+                "Content-Length": str(len(data)),
+            },
+            additional_matcher=matches,
         )

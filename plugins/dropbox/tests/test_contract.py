@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dropbox_fakes import API, CONTENT, REPORTS, FakeDropbox
+from dropbox_fakes import API, CONTENT, PICTURE, REPORTS, SEARCH_QUERY, FakeDropbox
 
 from hub.contract import ErrorCase, ProviderContract
 
@@ -42,6 +42,8 @@ class TestDropboxContract(ProviderContract):
         }
     )
     page_size = 2  # the recorded root is two pages
+    search_query = SEARCH_QUERY  # two pages of matches: files/search_v2, then continue_v2
+    thumbnail_item = PICTURE
 
     @pytest.fixture
     def contract_api(self, requests_mock: Any) -> None:
