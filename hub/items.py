@@ -54,6 +54,9 @@ class Item:
     extras: Mapping[str, Any] = field(default_factory=dict)
     # The folder the item lives in (search results; views): a ``parent`` for ``browse``.
     parent: Crumb | None = None
+    # A file that also opens like a folder: ``browse(parent=id)`` lists what it holds (a mail
+    # message's attachments). It still downloads whole.
+    opens: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -66,6 +69,8 @@ class Item:
         }
         if self.parent is not None:
             data["parent"] = {"id": self.parent.id, "name": self.parent.name}
+        if self.opens:
+            data["opens"] = True
         if self.extras:
             for key, value in self.extras.items():
                 data.setdefault(key, value)  # extras never replace the fields above

@@ -186,4 +186,6 @@ def message_item(uuid: str, folder_id: str, message: dict) -> Item:
         mime_type=MEDIA_TYPE,
         modified_at=utc_time(message.get("date")),
         extras=extras,
+        # Opening it lists its attachments (mail_find), each downloadable alone.
+        opens=message.get("has_attachments") is True,
     )

@@ -405,3 +405,22 @@ def test_a_message_id_whose_parts_could_leave_their_segment_is_refused(
     assert response.status_code == 400, response.get_json()
     assert "itemId" in response.get_json()["error"]["fields"]
     assert not requests_mock.called
+
+
+def test_a_message_with_attachments_opens_in_the_api_and_on_the_sources_page(
+    client, bearer, mailbox, requests_mock, recorded
+):
+    requests_mock.get(messages_url(ARCHIVE), json=recorded("archive_offset4.json"))
+    page = items(client, bearer, parent=f"folder:{MAILBOX}:{ARCHIVE}", limit=100)
+    with_attachments = [i for i in page["items"] if i.get("hasAttachments")]
+    without = [i for i in page["items"] if i.get("hasAttachments") is False]
+    assert all(i["opens"] is True for i in with_attachments)
+    assert all("opens" not in i for i in without)
+
+    listing = client.get(
+        f"/integrations/{bearer}/browse/mail",
+        query_string={"parent": f"folder:{MAILBOX}:{ARCHIVE}"},
+    ).get_data(as_text=True)
+    for item in with_attachments:
+        link = f'href="/integrations/{bearer}/browse/mail?parent={quote(item["id"], safe=":")}"'
+        assert link in listing, item["id"]
