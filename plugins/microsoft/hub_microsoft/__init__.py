@@ -6,15 +6,16 @@ has no token revocation endpoint, so disconnecting only forgets the tokens (a us
 app's access at https://myapps.microsoft.com or https://account.live.com/consent/Manage).
 The hub runs the protocol from this declaration; the plugin brings browsing
 (:mod:`hub_microsoft.folders`), downloads that follow Graph's redirect without the token
-(:mod:`hub_microsoft.downloads`), the identity lookup (:mod:`hub_microsoft.identity`) and the
-sentences for refused refreshes (:mod:`hub_microsoft.refusals`).
+(:mod:`hub_microsoft.downloads`), OneDrive's search, "Shared with me" and "Recent" views and
+thumbnails (:mod:`hub_microsoft.finding`), the identity lookup (:mod:`hub_microsoft.identity`)
+and the sentences for refused refreshes (:mod:`hub_microsoft.refusals`).
 """
 
 from __future__ import annotations
 
 from hub import hookimpl
 from hub.providers import Icon, OAuth2Settings, ProfileLookup, Provider, Service, Setting
-from hub_microsoft import downloads, folders
+from hub_microsoft import downloads, finding, folders
 from hub_microsoft.identity import identify
 from hub_microsoft.refusals import explain_refusal
 from hub_microsoft.tenants import TENANT
@@ -102,6 +103,9 @@ def hub_register_providers() -> list[Provider]:
                     description="The user's OneDrive, and the items others shared with them.",
                     browse=folders.onedrive_browse,
                     download=downloads.onedrive_download,
+                    search=finding.search,
+                    views=finding.VIEWS,
+                    thumbnail=finding.thumbnail,
                 ),
                 Service(
                     "sharepoint",

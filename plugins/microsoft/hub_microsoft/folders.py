@@ -109,10 +109,16 @@ def sharepoint_browse(
     return Page(items, after, trail)
 
 
+def hidden(entry: dict[str, Any]) -> bool:
+    """What cannot be opened or downloaded: deleted items, OneNote notebooks (which rclone
+    hides too)."""
+    return bool(entry.get("deleted")) or (entry.get("package") or {}).get("type") == "oneNote"
+
+
 def to_item(entry: dict[str, Any], parent: Ref | None, prefix: str = "") -> Item | None:
     """A Graph driveItem as the hub's item; ``None`` for what cannot be opened or downloaded
-    (deleted items, OneNote notebooks, which rclone hides too)."""
-    if entry.get("deleted") or (entry.get("package") or {}).get("type") == "oneNote":
+    (:func:`hidden`)."""
+    if hidden(entry):
         return None
     remote = entry.get("remoteItem")
     if isinstance(remote, dict):
@@ -123,7 +129,7 @@ def to_item(entry: dict[str, Any], parent: Ref | None, prefix: str = "") -> Item
             return None
         ref = Ref(drive, remote["id"])
         name = str(entry.get("name") or remote.get("name") or remote["id"])
-        return _item(prefix + str(ref), name, remote, {"shortcut": prefix + str(ref)})
+        return item_with(prefix + str(ref), name, remote, {"shortcut": prefix + str(ref)})
     item_id, name = entry.get("id"), entry.get("name")
     if not isinstance(item_id, str) or not isinstance(name, str):
         return None
@@ -136,10 +142,12 @@ def to_item(entry: dict[str, Any], parent: Ref | None, prefix: str = "") -> Item
         ref = parent.child(name)
     else:
         ref = Ref(drive if isinstance(drive, str) else parent.drive, item_id)
-    return _item(prefix + str(ref), name, entry, {})
+    return item_with(prefix + str(ref), name, entry, {})
 
 
-def _item(item_id: str, name: str, facets: dict[str, Any], extras: dict[str, Any]) -> Item:
+def item_with(item_id: str, name: str, facets: dict[str, Any], extras: dict[str, Any]) -> Item:
+    """An item called ``item_id`` from a driveItem's facets (``folder``, ``file``, ``size``,
+    ``lastModifiedDateTime``; those of ``remoteItem`` for an item of another drive)."""
     folder = "folder" in facets
     file = facets.get("file") if isinstance(facets.get("file"), dict) else {}
     size = facets.get("size")

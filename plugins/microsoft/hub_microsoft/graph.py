@@ -125,8 +125,8 @@ def get_page(
 def next_cursor(ctx: ProviderContext, listed: str, data: dict[str, Any]) -> str | None:
     """The hub cursor for ``@odata.nextLink``: ``t`` + its ``$skiptoken`` (or ``k`` + its
     ``$skip``, which some collections use), after checking the link is on the Graph origin and
-    continues the same collection (same last path segment: Graph may spell the path of a
-    drive or item differently in the link than in the request).
+    continues the same collection (same last path segment, or the same function for a search:
+    Graph may spell the path of a drive or item differently in the link than in the request).
 
     :raises UpstreamFailed: for a link elsewhere or without either parameter; the hub never
         calls a URL an answer chose.
@@ -137,18 +137,36 @@ def next_cursor(ctx: ProviderContext, listed: str, data: dict[str, Any]) -> str 
     if not isinstance(link, str):
         raise UpstreamFailed(f"{ctx.name} answered a nextLink that is not a URL")
     parts, wanted = urlsplit(link), urlsplit(listed)
-    last = unquote(parts.path).rstrip("/").rsplit("/", 1)[-1].lower()
-    if origin(link) != origin(listed) or last != wanted.path.rstrip("/").rsplit("/", 1)[-1].lower():
+    if origin(link) != origin(listed) or _collection(parts.path) != _collection(wanted.path):
         raise UpstreamFailed(
             f"{ctx.name} pointed the next page at another address: the hub does not follow it"
         )
-    query = parse_qs(parts.query)
-    tokens, skips = query.get("$skiptoken") or [], query.get("$skip") or []
+    query = _paging_parameters(parts.query, parts.path)
+    tokens, skips = query.get("skiptoken") or [], query.get("skip") or []
     if len(tokens) == 1 and CURSOR.fullmatch(tokens[0]):
         return "t" + tokens[0]
     if len(skips) == 1 and skips[0].isdigit() and len(skips[0]) < 10:
         return "k" + skips[0]
     raise UpstreamFailed(f"{ctx.name} answered a nextLink without a usable $skiptoken")
+
+
+def _collection(path: str) -> str:
+    """The collection a listing's path names: its last segment, without a function's
+    parameters (``search(q='a/b')`` is ``search``; Graph's ids hold no ``(``)."""
+    return unquote(path).split("(", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def _paging_parameters(query: str, path: str) -> dict[str, list[str]]:
+    """A nextLink's query parameters by lower-case name without ``$`` (Graph writes
+    ``$skiptoken``, ``$skipToken`` or ``skipToken``). The parameters may also follow a
+    function's parameters in the path, ``search(query='x')&skipToken=…``, as the search
+    reference's example shows."""
+    found: dict[str, list[str]] = {}
+    tail = unquote(path).rpartition(")")[2]
+    for text in (query, tail[1:] if tail.startswith("&") else ""):
+        for name, values in parse_qs(text).items():
+            found.setdefault(name.lower().lstrip("$"), []).extend(values)
+    return found
 
 
 def _paging(cursor: str) -> dict[str, str]:

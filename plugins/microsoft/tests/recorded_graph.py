@@ -1,7 +1,9 @@
 """The recorded Graph answers (``recorded/``) installed on ``requests-mock``: a small OneDrive
 (two root pages, a folder, files), "Shared with me" (a folder and a file in another user's
 drive) and one SharePoint site with one library. Downloads answer ``302`` to a pre-authenticated
-URL on a Microsoft download host, which serves the bytes and honours ``Range: bytes=0-0``."""
+URL on a Microsoft download host, which serves the bytes and honours ``Range: bytes=0-0``.
+A search for "report" answers two pages, "Recent" one, and the picture ``PHOTO`` has a
+thumbnail: ``302`` to Graph's thumbnail service, which serves a PNG."""
 
 from __future__ import annotations
 
@@ -24,6 +26,17 @@ SITE = (
 )
 TEAM_PLANS = "01DJMOPNDQNKN6BRCA4JHKIOT7JZ2XAS3J"
 SKIPTOKEN = "UGFnZWQ9VFJVRSZwX0lEPTI"
+SEARCH_SKIPTOKEN = "U2VhcmNoUmVzdWx0czI"
+PHOTO = "01BYE5RZPHOTOJPGTHUMBNAILXXXXXXXXX"
+THUMBNAIL_URL = (
+    "https://westus1-mediap.svc.ms/transform/thumbnail?provider=spo&inputFormat=jpg"
+    "&cs=fFNQTw&docid=https%3A%2F%2Fcontoso-my.sharepoint.com&w=176&tempauth=v1.eyJ"
+)
+# A real 1x1 PNG (grey), as the thumbnail service serves one.
+THUMBNAIL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c63680000008200815cd0a1e60000000049454e44ae426082"
+)
 # The bytes of each file, by (drive, item id); lengths match the recorded sizes.
 FILES = {
     (DRIVE, "01BYE5RZ2JDIXXVHMHRFBKQVIQF6KMUDZS"): b"Meeting notes\n",
@@ -68,6 +81,17 @@ def install(requests_mock: Any, download_host: str = "https://m365x214355.sharep
     get(at(f"/sites/{q(SITE)}/drives"), json=recorded("site_drives"))
     get(at(f"/drives/{q(LIBRARY)}/items/root/children"), json=recorded("library_root"))
     get(at("/me", ""), json=recorded("me"))
+    search = "/me/drive/root/search(q='report')"
+    get(at(search), json=recorded("search_page1"))
+    get(at(search, f"skiptoken={SEARCH_SKIPTOKEN}"), json=recorded("search_page2"))
+    get(at("/me/drive/recent"), json=recorded("recent"))
+    thumbnails = re.escape(f"{GRAPH}/drives/{q(DRIVE)}/items/{PHOTO}/thumbnails/0/")
+    get(
+        re.compile(f"^{thumbnails}(small|medium|large)/content$"),
+        status_code=302,
+        headers={"Location": THUMBNAIL_URL},
+    )
+    get(THUMBNAIL_URL, content=THUMBNAIL_PNG, headers={"Content-Type": "image/png"})
     pages = ("root_page1", "root_page2", "reports", "shared_with_me", "team_plans_children")
     listed = {
         entry.get("id"): entry.get("remoteItem") or entry

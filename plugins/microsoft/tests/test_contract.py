@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from recorded_graph import DRIVE, GRAPH, at, install, q
+from recorded_graph import DRIVE, GRAPH, PHOTO, at, install, q
 
 from hub.contract import ErrorCase, ProviderContract
 
@@ -38,6 +38,8 @@ class TestMicrosoftContract(ProviderContract):
     provider = "microsoft"
     plugin = "microsoft=hub_microsoft"
     known_scopes = KNOWN_SCOPES
+    search_query = "report"
+    thumbnail_item = f"{DRIVE}:{PHOTO}"
 
     @pytest.fixture
     def contract_auth_type(self) -> str:
