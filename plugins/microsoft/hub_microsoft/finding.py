@@ -9,7 +9,8 @@ find — the literal can neither end early nor spill into the path or the query.
 result's id addresses it by drive and item id (``{driveId}:{itemId}``), never by a path from
 the root; such a folder opens with the service's ordinary browse. The folder a result lives in
 (``Item.parent``) comes with Graph's answer, ``parentReference`` (``driveId``, ``id``, and
-``name`` or else the last segment of its percent-encoded ``path``): no call is made for it.
+``name`` or else the last segment of its percent-encoded ``path``): no call is made for it. An
+item at the root of the user's drive lives in the service's top level: ``Crumb("", "OneDrive")``.
 
 **Paging** is Graph's ``@odata.nextLink`` kept as an opaque cursor, as browsing does
 (:func:`hub_microsoft.graph.next_cursor`).
@@ -36,6 +37,9 @@ from hub_microsoft.graph import Ref
 SIZES = (("small", 96), ("medium", 176), ("large", 800))
 #: Where a thumbnail redirect may go besides the download hosts (no token is sent there).
 THUMBNAIL_DOMAINS = ("svc.ms",)
+#: How Graph writes the path of the root of the drive asked about (``/me/drive``).
+TOP_PATHS = frozenset({"/drive/root:", "/drive/root:/"})
+TOP_NAME = "OneDrive"  # the service's name for its top level
 
 
 def search_path(text: str) -> str:
@@ -105,10 +109,14 @@ def found_item(entry: dict[str, Any]) -> Item | None:
 
 def parent_crumb(reference: Any) -> Crumb | None:
     """The folder an ``itemReference`` names, as a crumb browse opens; ``None`` without ids.
-    Its name is ``name``, else the last segment of ``path`` (``/drive/root:/A/B``), else empty
-    (a drive's root, whose path has no segment)."""
+    The root of the user's drive (``path`` ``/drive/root:``) is the top level, ``Crumb("",
+    "OneDrive")``. Another folder's name is ``name``, else the last segment of ``path``
+    (``/drive/root:/A/B``), else empty (another drive's root, whose path has no segment)."""
     if not isinstance(reference, dict):
         return None
+    if reference.get("path") in TOP_PATHS:
+        # The root of the user's own drive is the service's top level, which an empty id opens.
+        return Crumb("", TOP_NAME)
     drive, item = reference.get("driveId"), reference.get("id")
     if not _plain_id(drive) or not _plain_id(item):
         return None

@@ -78,9 +78,10 @@ def test_search_asks_graph_and_names_each_results_folder(ctx, requests_mock):
         (f"{DRIVE}:{REPORTS}", "Reports", "folder"),  # by id: it may sit anywhere
         (f"{DRIVE}:01BYE5RZ3XQJ5JQ6XGSVBZMBDTBRDT4VXA", "summary 2024.txt", "file"),
     ]
-    # the drive's root has no name in its path; a folder's is the path's last segment
+    # the drive's root is the service's top level (an empty parent); a folder's name is the
+    # last segment of its path
     assert [(i.parent.id, i.parent.name) for i in page.items] == [
-        (f"{DRIVE}:{ROOT_ITEM}", ""),
+        ("", "OneDrive"),
         (f"{DRIVE}:{REPORTS}", "Reports"),
     ]
     assert page.path == [] and page.next_cursor == "t" + SEARCH_SKIPTOKEN
