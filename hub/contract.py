@@ -152,8 +152,9 @@ class ProviderContract:
     page_size: ClassVar[int] = 50
     #: For a service that declares ``search``: a query the recorded answers find items for.
     search_query: ClassVar[str | None] = None
-    #: For a service that declares ``thumbnail``: the id of a picture whose thumbnail is recorded.
-    thumbnail_item: ClassVar[str | None] = None
+    #: For a service that declares ``thumbnail``: the id of a picture whose thumbnail is recorded
+    #: (one id for every such service, or a mapping of service name to id).
+    thumbnail_item: ClassVar[str | Mapping[str, str] | None] = None
 
     # -- fixtures the plugin provides (or keeps) ------------------------------------------
 
@@ -399,10 +400,17 @@ class ProviderContract:
                 "thumbnail the recorded answers have"
             )
         for service in showing:
-            item = quote(self.thumbnail_item, safe="")
+            chosen = (
+                self.thumbnail_item
+                if isinstance(self.thumbnail_item, str)
+                else self.thumbnail_item.get(service.name)
+            )
+            if chosen is None:
+                pytest.fail(f"{service.name} declares thumbnails: give thumbnail_item an id for it")
+            item = quote(chosen, safe="")
             url = f"/api/integrations/{contract_connected}/services/{service.name}/items/{item}"
             answer = hub_client.get(f"{url}/thumbnail?size=128")
-            where = f"the thumbnail of {self.thumbnail_item!r} ({service.name})"
+            where = f"the thumbnail of {chosen!r} ({service.name})"
             if answer.status_code != 200:
                 pytest.fail(f"{where} answered {answer.status_code}: {_error_text(answer)}")
             if answer.headers.get("Content-Type") not in ("image/png", "image/jpeg", "image/webp"):
