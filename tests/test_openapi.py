@@ -167,9 +167,20 @@ def _path_values(operation, **given) -> dict:
 
 
 def _body(operation) -> dict:
-    """A minimal valid body for ``operation`` (so the path is what is judged), or none."""
+    """A minimal valid body and the required query parameters of ``operation`` (so the path is
+    what is judged), or none."""
+    parts: dict = {}
     bodies = list(operation.body)
-    return {"body": _minimal(bodies[0].resolved_schema)} if bodies else {}
+    if bodies:
+        parts["body"] = _minimal(bodies[0].resolved_schema)
+    required = {
+        p.name: _minimal(p.definition.get("schema", {})) or "x"
+        for p in operation.query
+        if p.definition.get("required")
+    }
+    if required:
+        parts["query"] = required
+    return parts
 
 
 def _call(schema, operation, headers, **parts):
