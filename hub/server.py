@@ -79,7 +79,8 @@ def serve(
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        # gthread, accepting a new connection only in the least loaded worker (the module says why).
+        "worker_class": "hub.balanced_worker.BalancedThreadWorker",
         # Downloads and proxied calls may stream for long; the worker heartbeat is separate.
         "timeout": 120,
         "graceful_timeout": 30,
