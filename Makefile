@@ -34,9 +34,12 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The hub under gunicorn against a local upstream: proxy, download, paging (docs/benchmarks.md).
+# The hub under gunicorn against a local upstream: proxy, download, paging; then the proxy against
+# a bare Flask passthrough with wrk, several runs (needs Debian's wrk and nginx-light). Both write
+# docs/benchmarks.md.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/passthrough.py
 
 # The end-to-end OAuth tests' authorization server (npm oidc-provider, tests/e2e_oauth/).
 .PHONY: e2e-deps

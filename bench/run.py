@@ -1025,7 +1025,8 @@ def build_report(
         "one CPU), competing with the client, the hub and the upstream",
         f"- **Hub:** `hub serve` with the defaults `make run` uses: "
         f"{results['hub_workers']} worker processes (`--workers` default: the CPU count) x "
-        f"{results['hub_threads']} threads, worker class gthread, access log on (to a file), "
+        f"{results['hub_threads']} threads, the hub's balanced gthread worker "
+        "(hub/balanced_worker.py), access log on (to a file), "
         "SQLite database in a temporary instance",
         f"- **Upstream:** bench/upstream.py, a bare WSGI app under gunicorn gthread, "
         f"{results['upstream_workers']} workers x {results['upstream_threads']} threads, no "
