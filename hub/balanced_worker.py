@@ -12,9 +12,10 @@ throughput looked bimodal (docs/benchmarks.md).
 So each worker publishes how many connections it holds, in a small table of shared memory that
 the master creates before it forks them, and accepts a new connection only while no live
 worker holds fewer; another worker's figure counts only while it is fresh (a worker refreshes
-its own at least once a second), so a dead or stuck worker never keeps the others from
-accepting. Two workers holding as many each may both race for a connection, as before: one gets
-it, the other finds nothing to accept.
+its own at least once a second), so a dead or stuck worker keeps the others from accepting
+for at most :data:`FRESH` seconds (a worker stopping with ``SIGTERM`` clears its figure at once;
+one killed outright holds it until it goes stale). Two workers holding as many each may both
+race for a connection, as before: one gets it, the other finds nothing to accept.
 """
 
 from __future__ import annotations
