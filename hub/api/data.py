@@ -12,9 +12,10 @@ from hub.api.sharing import CredentialsPost
 from hub.api.validation import ApiModel, body, query
 from hub.auth import current, signed_in
 from hub.connections import check_credentials
-from hub.context import TransientContext
+from hub.context import ProviderContext, TransientContext
 from hub.errors import ConfigurationError
 from hub.models import Integration
+from hub.providers import Service
 from hub.scopes import needs
 
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -56,6 +57,16 @@ class PreviewRequest(IntegrationFields):
     credentials: CredentialsPost
 
 
+def _operation(ref: str, service: str, name: str) -> tuple[Service, ProviderContext]:
+    """The caller's integration's service offering operation ``name`` (404 for an integration
+    they cannot see, 404/400 for a service without it), and the caller's context for it."""
+    user = current()
+    integration, _ = access.find(user, ref)
+    provider = provider_of(integration)
+    operation = browse.service_of(provider, service, name)
+    return operation, browse.context_for(provider, integration, user)
+
+
 def register(api: Blueprint) -> None:
     @api.get("/integrations/<ref>/services")
     @needs("integrations:read")
@@ -72,11 +83,7 @@ def register(api: Blueprint) -> None:
     @query(ItemsQuery)
     def list_items(ref: str, service: str, params: ItemsQuery) -> Response:
         """One page of a folder (``parent`` empty for the top level), with its breadcrumbs."""
-        user = current()
-        integration, _ = access.find(user, ref)
-        provider = provider_of(integration)
-        operation = browse.service_of(provider, service, "browse")
-        context = browse.context_for(provider, integration, user)
+        operation, context = _operation(ref, service, "browse")
         page = browse.browse(context, operation, params.parent, params.cursor, params.limit)
         return jsonify(browse.page_json(page))
 
@@ -90,12 +97,8 @@ def register(api: Blueprint) -> None:
     def download_item(ref: str, service: str, item_id: str) -> Response:
         """The file's bytes, streamed; ``Range`` is passed to the provider, and query parameters
         (e.g. ``format`` for an export) reach the operation as ``ctx.options``."""
-        user = current()
-        integration, _ = access.find(user, ref)
-        provider = provider_of(integration)
-        metrics.note_provider(provider.name)
-        operation = browse.service_of(provider, service, "download")
-        context = browse.context_for(provider, integration, user)
+        operation, context = _operation(ref, service, "download")
+        metrics.note_provider(context.provider.name)
         context.options = {k: v for k, v in request.args.items() if len(v) <= 200}
         download = operation.download(context, item_id, request.headers.get("Range"))
         return browse.download_response(download)
@@ -107,11 +110,7 @@ def register(api: Blueprint) -> None:
     def search_items(ref: str, service: str, params: SearchQuery) -> Response:
         """One page of the items matching ``q``, each with the folder it lives in (``parent``);
         ``q`` is searched for as typed, quotes and operators included."""
-        user = current()
-        integration, _ = access.find(user, ref)
-        provider = provider_of(integration)
-        operation = browse.service_of(provider, service, "search")
-        context = browse.context_for(provider, integration, user)
+        operation, context = _operation(ref, service, "search")
         page = browse.search(context, operation, params.q, params.cursor, params.limit)
         return jsonify(browse.page_json(page))
 
@@ -131,12 +130,8 @@ def register(api: Blueprint) -> None:
     @query(ViewQuery)
     def browse_view(ref: str, service: str, view: str, params: ViewQuery) -> Response:
         """One page of a view; its folders open with ``items?parent=``."""
-        user = current()
-        integration, _ = access.find(user, ref)
-        provider = provider_of(integration)
-        operation = browse.service_of(provider, service, "views")
-        chosen = browse.view_of(provider, operation, view)
-        context = browse.context_for(provider, integration, user)
+        operation, context = _operation(ref, service, "views")
+        chosen = browse.view_of(context.provider, operation, view)
         page = browse.browse_view(context, chosen, params.cursor, params.limit)
         return jsonify(browse.page_json(page))
 
@@ -150,11 +145,7 @@ def register(api: Blueprint) -> None:
     def item_thumbnail(ref: str, service: str, item_id: str, params: ThumbnailQuery) -> Response:
         """A small image of the item (PNG, JPEG or WebP, at most 1 MiB), about ``size`` pixels
         wide; served with the same headers as icons."""
-        user = current()
-        integration, _ = access.find(user, ref)
-        provider = provider_of(integration)
-        operation = browse.service_of(provider, service, "thumbnail")
-        context = browse.context_for(provider, integration, user)
+        operation, context = _operation(ref, service, "thumbnail")
         return browse.thumbnail_response(operation.thumbnail(context, item_id, params.size))
 
     @api.get("/integrations/<ref>/preview")
