@@ -3,8 +3,10 @@ followed, and failures turned into the hub's errors naming the provider."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
+import time
 from contextvars import ContextVar
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -13,9 +15,12 @@ import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import check_header_validity, get_encoding_from_headers, requote_uri
+from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError, ProtocolError
+from urllib3.util import Timeout, parse_url
 
 from hub.errors import UpstreamFailed, UpstreamTimeout, ValidationError
 from hub.netguard import AllowPrivate, check_url, connect_address
@@ -111,6 +116,9 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PROPFIND"})
 
 # What requests.Request takes; anything else goes the usual way through Session.request.
 REQUEST_ARGUMENTS = frozenset({"headers", "params", "data", "json", "files", "auth", "cookies"})
+# What the direct path (:func:`_direct`) sends itself: headers and a body of bytes.
+DIRECT_ARGUMENTS = frozenset({"headers", "data"})
+NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _plain(client: requests.Session, kwargs: dict[str, Any]) -> bool:
@@ -121,9 +129,21 @@ def _plain(client: requests.Session, kwargs: dict[str, Any]) -> bool:
         and not client.cookies
         and client.auth is None
         and not client.params
+        and not client.proxies
         and not any(client.hooks.values())
         and kwargs.keys() <= REQUEST_ARGUMENTS
     )
+
+
+def _headers(client: requests.Session, call: dict[str, str | None] | None) -> CaseInsensitiveDict:
+    """The session's default headers, overridden or removed (``None``) by the call's."""
+    headers = CaseInsensitiveDict(client.headers)
+    for name, value in (call or {}).items():
+        if value is None:
+            headers.pop(name, None)
+        else:
+            headers[name] = value
+    return headers
 
 
 def _prepare(
@@ -131,15 +151,114 @@ def _prepare(
 ) -> requests.PreparedRequest:
     """The request ``client.request`` would send, without its merging of session settings
     (cookie jars, parameters, hooks, environment: about a tenth of a provider call's CPU) that
-    a plain session (:func:`_plain`) does not need: its default headers, overridden or removed
-    (``None``) by the call's."""
-    headers = CaseInsensitiveDict(client.headers)
-    for name, value in (kwargs.get("headers") or {}).items():
-        if value is None:
-            headers.pop(name, None)
-        else:
-            headers[name] = value
+    a plain session (:func:`_plain`) does not need."""
+    headers = _headers(client, kwargs.get("headers"))
     return requests.Request(method, url, **{**kwargs, "headers": headers}).prepare()
+
+
+def _direct_adapter(
+    client: requests.Session, url: str, kwargs: dict[str, Any]
+) -> PinnedAdapter | None:
+    """The adapter whose pools :func:`_direct` sends through, or ``None`` when the call takes
+    requests' own path: arguments beyond headers and a body of bytes, a URL that is not ASCII
+    (requests encodes its host name), or a ``send`` or adapter that is not requests' own (a
+    test's requests-mock replaces ``Session.send``; a mounted adapter answers for itself)."""
+    data = kwargs.get("data")
+    if not kwargs.keys() <= DIRECT_ARGUMENTS or not (data is None or isinstance(data, bytes)):
+        return None
+    if type(client).send.__module__ != _SESSIONS or not url.isascii():
+        return None
+    adapter = client.get_adapter(url)
+    return adapter if type(adapter) is PinnedAdapter else None
+
+
+_SESSIONS = requests.Session.send.__module__
+
+
+def _direct(
+    client: requests.Session,
+    adapter: PinnedAdapter,
+    method: str,
+    url: str,
+    timeout: tuple[float, float],
+    stream: bool,
+    kwargs: dict[str, Any],
+) -> requests.Response:
+    """Send with urllib3 through ``adapter``'s pools what requests would send, and answer as
+    requests would: the same URL normalisation and quoting, header checks (no CR, LF or leading
+    white space), ``Content-Length``, TLS settings (``client.verify``, ``client.cert``), pinned
+    connections and retries, and urllib3's failures raised as requests' exceptions. What it
+    leaves out is requests' per-call preparation and session merging, which on a kept-alive
+    connection cost as much as the call itself."""
+    request = requests.PreparedRequest()
+    request.method = method
+    parts = parse_url(url)
+    request.url = requote_uri(parts._replace(path=parts.path or "/", fragment=None).url)
+    request.headers = headers = _headers(client, kwargs.get("headers"))
+    for header in headers.items():
+        check_header_validity(header)
+    request.body = body = kwargs.get("data") or None
+    if body is not None:
+        headers["Content-Length"] = str(len(body))
+    elif method not in NO_BODY_METHODS and headers.get("Content-Length") is None:
+        headers["Content-Length"] = "0"
+    started = time.perf_counter()
+    try:
+        pool = adapter.get_connection_with_tls_context(request, client.verify, cert=client.cert)
+        raw = pool.urlopen(
+            method,
+            request.path_url,
+            body=body,
+            headers=headers,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+            decode_content=False,
+            retries=adapter.max_retries,
+            timeout=Timeout(connect=timeout[0], read=timeout[1]),
+            chunked=False,
+        )
+    except (u3.HTTPError, OSError) as exc:
+        raise _as_requests_error(exc, request) from exc
+    response = requests.Response()
+    response.status_code = raw.status
+    response.headers = CaseInsensitiveDict(raw.headers)
+    response.encoding = get_encoding_from_headers(response.headers)
+    response.reason = raw.reason
+    response.raw = raw
+    response.url = request.url
+    response.request = request
+    response.connection = adapter
+    response.elapsed = dt.timedelta(seconds=time.perf_counter() - started)
+    if not stream:
+        response.content  # noqa: B018 (read now, as requests does; errors raised here)
+    return response
+
+
+def _as_requests_error(
+    exc: u3.HTTPError | OSError, request: requests.PreparedRequest
+) -> requests.RequestException:
+    """urllib3's exception as requests' adapter raises it, so both paths fail alike."""
+    if isinstance(exc, ProtocolError | OSError | u3.ClosedPoolError):
+        return requests.ConnectionError(exc, request=request)
+    if isinstance(exc, u3.MaxRetryError):
+        reason = exc.reason
+        if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(
+            reason, NewConnectionError
+        ):
+            return requests.ConnectTimeout(exc, request=request)
+        if isinstance(reason, u3.ResponseError):
+            return requests.exceptions.RetryError(exc, request=request)
+        if isinstance(reason, u3.SSLError):
+            return requests.exceptions.SSLError(exc, request=request)
+        return requests.ConnectionError(exc, request=request)
+    if isinstance(exc, u3.SSLError):
+        return requests.exceptions.SSLError(exc, request=request)
+    if isinstance(exc, u3.ReadTimeoutError):
+        return requests.ReadTimeout(exc, request=request)
+    if isinstance(exc, u3.InvalidHeader):
+        return requests.exceptions.InvalidHeader(exc, request=request)
+    return requests.RequestException(exc, request=request)
 
 
 def send(
@@ -204,6 +323,9 @@ def _send(
         return client.request(
             method, url, timeout=timeout, allow_redirects=False, stream=stream, **kwargs
         )
+    adapter = _direct_adapter(client, url, kwargs)
+    if adapter is not None:
+        return _direct(client, adapter, method, url, timeout, stream, kwargs)
     return client.send(
         _prepare(client, method, url, kwargs), timeout=timeout, allow_redirects=False, stream=stream
     )

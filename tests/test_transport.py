@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hub import transport
-from hub.errors import UpstreamFailed
+from hub.errors import UpstreamFailed, UpstreamTimeout
 
 NAME = "files.lan"
 
@@ -242,3 +242,157 @@ def test_a_post_on_a_dropped_connection_is_not_sent_twice(
             transport.send("POST", url, provider="Files", data=b"charge the card")
 
     assert closing_provider.seen == [(1, "GET"), (1, "POST")]
+
+
+# -- the direct path sends what requests would send --------------------------------------------
+
+
+class RecordsBytes:
+    """A provider that records each request's bytes as they arrived (head and body) and answers
+    ``200 ok`` on the same kept-alive connection."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(connection,), daemon=True).start()
+
+    def serve(self, connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as reader:
+            while head := reader.readline():
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    head += line
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                self.seen.append(head + b"\r\n" + reader.read(length))
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    b"Content-Length: 2\r\n\r\nok"
+                )
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[RecordsBytes]:
+    server = RecordsBytes()
+    yield server
+    server.stop()
+
+
+def through_requests(method: str, url: str, **kwargs: object) -> object:
+    """The same call made through requests' own path (an argument the direct path does not
+    take sends it there)."""
+    return transport.send(method, url, provider="Files", params=None, **kwargs)
+
+
+DIRECT_CASES = [
+    ("GET", "/plain", {}),
+    ("GET", '/quoted/%7e/%41%2F/{x}|^`/"q"?a=b%20c&d=%zz&e=<>[]', {}),
+    ("GET", "/dots/./a/../b?x", {}),
+    ("GET", "", {"headers": {"Accept": "application/json", "X-Request-Id": "r-1"}}),
+    ("GET", "/no-encoding", {"headers": {"Accept-Encoding": None, "user-agent": "other"}}),
+    ("HEAD", "/head", {}),
+    ("DELETE", "/delete", {}),
+    ("PUT", "/empty", {"data": b""}),
+    ("POST", "/body", {"data": b'{"a": 1}', "headers": {"Content-Type": "application/json"}}),
+    ("PATCH", "/length", {"data": b"abc", "headers": {"Content-Length": "99"}}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), DIRECT_CASES)
+def test_the_direct_path_sends_the_bytes_requests_would_send(
+    make_app, recorder, fresh_session, method, path, kwargs
+):
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    url = f"http://127.0.0.1:{recorder.port}{path}"
+    with app.app_context():
+        direct = transport.send(method, url, provider="Files", **kwargs)
+        usual = through_requests(method, url, **kwargs)
+
+    assert len(recorder.seen) == 2
+    assert recorder.seen[0] == recorder.seen[1]
+    assert (direct.status_code, direct.headers, direct.encoding, direct.content) == (
+        usual.status_code,
+        usual.headers,
+        usual.encoding,
+        usual.content,
+    )
+    assert direct.url == usual.url
+    assert direct.request.url == usual.request.url
+    assert direct.text == usual.text == ("" if method == "HEAD" else "ok")
+
+
+def test_the_direct_path_is_taken_on_a_plain_call(make_app, recorder, fresh_session, monkeypatch):
+    """Not a test of speed: that the comparison above compares two paths."""
+    taken: list[str] = []
+    real = transport._direct
+    monkeypatch.setattr(transport, "_direct", lambda *args: taken.append(args[2]) or real(*args))
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    url = f"http://127.0.0.1:{recorder.port}/x"
+    with app.app_context():
+        transport.send("GET", url, provider="Files")
+        through_requests("GET", url)
+        transport.send("GET", url, provider="Files", params={"a": "b"})
+    assert taken == ["GET"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Injected": "a\r\nX-Evil: 1"},
+        {"X-Injected": "a\nX-Evil: 1"},
+        {"X-Injected": " leading white space"},
+        {"X-Bad\r\nName": "v"},
+    ],
+)
+def test_a_header_that_would_split_the_request_is_sent_by_neither_path(
+    make_app, recorder, fresh_session, headers
+):
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    url = f"http://127.0.0.1:{recorder.port}/x"
+    with app.app_context():
+        with pytest.raises(UpstreamFailed) as direct:
+            transport.send("GET", url, provider="Files", headers=headers)
+        with pytest.raises(UpstreamFailed) as usual:
+            through_requests("GET", url, headers=headers)
+    assert direct.value.message == usual.value.message
+    assert recorder.seen == []
+
+
+def test_a_refused_connection_fails_alike_on_both_paths(make_app, fresh_session):
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    url = f"http://127.0.0.1:{port}/x"
+    with app.app_context():
+        with pytest.raises(UpstreamFailed) as direct:
+            transport.send("GET", url, provider="Files")
+        with pytest.raises(UpstreamFailed) as usual:
+            through_requests("GET", url)
+    assert direct.value.message == usual.value.message == "could not reach Files: ConnectionError"
+
+
+def test_a_read_timeout_fails_alike_on_both_paths(make_app, fresh_session):
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (the backlog), never answers
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/x"
+    app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
+    try:
+        with app.app_context():
+            with pytest.raises(UpstreamTimeout) as direct:
+                transport.send("GET", url, provider="Files", timeout=(1.0, 0.2))
+            with pytest.raises(UpstreamTimeout) as usual:
+                through_requests("GET", url, timeout=(1.0, 0.2))
+    finally:
+        silent.close()
+    assert direct.value.message == usual.value.message == "Files did not answer in time"
