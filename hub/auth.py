@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect, validate_csrf
 from werkzeug.wrappers import Response
@@ -73,7 +74,19 @@ class SessionUser:
         return self.session_key
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with nothing to verify when the request sends no cookie
+    (an API call with a token): it gets the same new, empty session without the signer being
+    set up and an absent header parsed, on every such request."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"

@@ -496,6 +496,8 @@ def expanded_headers(
     integration: Integration, user: User | None, connection: Connection | None
 ) -> dict[str, str]:
     """The integration's headers for one request; refuses values with control characters."""
+    if not integration.headers:
+        return {}
     return expand_headers(
         integration.headers or {},
         header_context(integration, user, connection),
