@@ -7,6 +7,7 @@ import datetime as dt
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -282,11 +283,11 @@ def send(
     if idempotent is None:
         idempotent = method.upper() in IDEMPOTENT
     allow_private = current_app.config["ALLOW_PRIVATE_ADDRESSES"]
+    client = http or session()
     try:
-        check_url(url, "url", allow_private=allow_private)
+        check_url(url, "url", allow_private=allow_private, resolve=_resolver(client, url))
     except ValidationError as exc:
         raise UpstreamFailed(f"the hub refuses to call {provider} there: {exc.message}") from None
-    client = http or session()
     rule = _connect_rule.set(allow_private)
     try:
         try:
@@ -309,6 +310,22 @@ def send(
         raise UpstreamFailed(f"could not reach {provider}: {type(exc).__name__}") from None
     finally:
         _connect_rule.reset(rule)
+
+
+def _resolver(client: requests.Session, url: str) -> Callable[[str], list[str]] | None:
+    """How :func:`send` has ``check_url`` resolve the host: as usual (``None``), or, for https
+    through the hub's own pinned connections, not at all (:func:`_resolved_at_connect`)."""
+    if url[:8].lower() != "https://" or type(client).send.__module__ != _SESSIONS:
+        return None  # plain http is allowed only to non-public hosts: their addresses decide
+    return _resolved_at_connect if type(client.get_adapter(url)) is PinnedAdapter else None
+
+
+def _resolved_at_connect(host: str) -> list[str]:
+    """No addresses at call time: a pinned connection resolves the name and checks every
+    address when it opens (:func:`hub.netguard.connect_address`, the same rule), and a
+    kept-alive one stays with the address checked then. Resolving again on every call only
+    added a DNS lookup to each provider call."""
+    return []
 
 
 def _send(

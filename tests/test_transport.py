@@ -38,9 +38,12 @@ class Recorder(BaseHTTPRequestHandler):
         pass
 
 
-def serve(tls: ssl.SSLContext | None = None) -> tuple[ThreadingHTTPServer, list[dict[str, str]]]:
+def serve(
+    tls: ssl.SSLContext | None = None, *, keep_alive: bool = False
+) -> tuple[ThreadingHTTPServer, list[dict[str, str]]]:
     seen: list[dict[str, str]] = []
-    handler = type("Handler", (Recorder,), {"seen": seen})
+    version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+    handler = type("Handler", (Recorder,), {"seen": seen, "protocol_version": version})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
@@ -165,6 +168,73 @@ def test_https_to_the_checked_address_still_verifies_the_certificate_of_the_name
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def tls_upstream(tmp_path) -> Iterator[tuple[int, list[dict[str, str]], str]]:
+    """An https server with a certificate for NAME that keeps connections alive: (port, requests
+    seen, certificate file)."""
+    key_file, cert_file = certificate(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    server, seen = serve(tls, keep_alive=True)
+    yield server.server_address[1], seen, cert_file
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_calls_resolve_the_name_once_when_the_connection_opens(
+    make_app, monkeypatch, fresh_session, tls_upstream
+):
+    """No DNS lookup per call: the pinned connection checks the addresses as it opens, and the
+    kept-alive connection stays with the address checked then."""
+    port, seen, cert_file = tls_upstream
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
+    asked = answers(monkeypatch, ["127.0.0.1"])
+    transport.session().verify = cert_file
+    with app.app_context():
+        statuses = [
+            transport.send("GET", f"https://{NAME}:{port}/{n}", provider="Files").status_code
+            for n in range(3)
+        ]
+    assert statuses == [200, 200, 200]
+    assert asked == [NAME]
+    assert [request["path"] for request in seen] == ["/0", "/1", "/2"]
+
+
+def test_https_to_a_name_that_resolves_to_a_refused_address_is_not_connected_to(
+    make_app, monkeypatch, fresh_session, tls_upstream
+):
+    port, seen, cert_file = tls_upstream
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="10.0.0.5")  # a LAN server is allowed; loopback not
+    asked = answers(monkeypatch, ["127.0.0.1"])
+    transport.session().verify = cert_file
+    with app.app_context(), pytest.raises(UpstreamFailed) as refused:
+        transport.send("GET", f"https://{NAME}:{port}/x", provider="Files")
+    assert refused.value.message == (
+        f"the hub refuses to call Files there: host {NAME} resolves to a loopback, private or "
+        "other non-public address"
+    )
+    assert asked == [NAME]
+    assert seen == []
+
+
+def test_https_through_a_session_the_hub_does_not_pin_is_checked_at_call_time(
+    make_app, monkeypatch, fresh_session, tls_upstream
+):
+    """A session without the pinned adapter checks nothing when it connects: the address
+    check then happens before the call, as it always did."""
+    import requests
+
+    port, seen, cert_file = tls_upstream
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="10.0.0.5")
+    asked = answers(monkeypatch, ["127.0.0.1"])
+    plain = requests.Session()
+    plain.verify = cert_file
+    with app.app_context(), pytest.raises(UpstreamFailed, match="non-public address"):
+        transport.send("GET", f"https://{NAME}:{port}/x", provider="Files", http=plain)
+    assert asked == [NAME]
+    assert seen == []
 
 
 # -- a kept-alive connection the provider closes as the next request arrives -----------------
