@@ -9,7 +9,9 @@ from the pool and giving it back, which the hub does around every request.
 Then times the steps of a proxied GET one by one (token lookup, integration lookup with the
 caller's level, the provider context with the caller's connection, what peewee would spend
 compiling one of those queries if the hub did not keep its SQL, the upstream call), and those of
-a 1000-item folder page (the plugin's browse, ``page_json``, Flask's ``jsonify``).
+a 1000-item folder page (the plugin's browse, ``page_json``, Flask's ``jsonify``). Last, where a
+proxied GET spends *inside a request* (:func:`stages`): every request hook, the session cookie,
+the view's lookups and the upstream call timed where they run, which costs each more than alone.
 
 Prints one JSON line. ``--profile`` prints the top of a cProfile of proxied GETs first.
 """
@@ -17,18 +19,21 @@ Prints one JSON line. ``--profile`` prints the top of a cProfile of proxied GETs
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
+import functools
 import io
 import json
 import logging
 import os
 import pstats
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify
 
-from hub import access, accounts, addresses, browse, integrations
+from hub import access, accounts, addresses, browse, context, integrations, proxy
 from hub.api.connect import provider_of
 from hub.app import create_app
 from hub.models import Integration, Principal
@@ -90,7 +95,7 @@ def breakdown(
                 integration, user, connection
             ),
             "credentials (decrypt the stored token)": lambda: kept._credentials({}, None),
-            "upstream GET through the provider context (requests)": upstream_get,
+            "upstream GET through the provider context (urllib3, pinned pools)": upstream_get,
             "items, limit 1000: plugin browse (upstream GET, JSON, 1000 Items)": lambda: (
                 browse.browse(kept, files, None, None, 1000)
             ),
@@ -112,6 +117,77 @@ def breakdown(
                 "sample": sorted({sql.split(" WHERE ")[0][-80:] for sql in counter.statements}),
             }
     return parts
+
+
+def stages(app: Any, get: Callable[[], None], count: int) -> dict[str, float]:
+    """Microseconds per proxied GET spent in each stage, timed where it runs in ``count``
+    requests: the request hooks, the session cookie, the view's lookups, the upstream call, and
+    the rest (Flask's request context and routing, the test client's WSGI call). A step timed
+    alone (:func:`breakdown`) runs with warm caches; inside a request it shares them with
+    everything else the request does, and costs more."""
+    spent: collections.Counter[str] = collections.Counter()
+
+    def timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+
+        return run
+
+    hooks = {
+        "before": app.before_request_funcs.setdefault(None, []),
+        "after": app.after_request_funcs.setdefault(None, []),
+        "teardown": app.teardown_appcontext_funcs,
+    }
+    kept_hooks = {kind: list(functions) for kind, functions in hooks.items()}
+    for kind, functions in hooks.items():
+        functions[:] = [timed(f"{kind}: {f.__module__}.{f.__qualname__}", f) for f in functions]
+    patched = [
+        (app.session_interface, "open_session", "session cookie: open"),
+        (app.session_interface, "save_session", "session cookie: save"),
+        (accounts, "user_for_token", "  of which the token lookup (accounts.user_for_token)"),
+        (access, "find", "view: access.find (integration + the caller's level)"),
+        (browse, "context_for", "view: browse.context_for (the caller's connection)"),
+        (proxy, "forward", "view: proxy.forward"),
+        (context, "send", "  of which the upstream call (hub.transport.send)"),
+    ]
+    kept = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
+    for owner, name, label in patched:
+        setattr(owner, name, timed(label, getattr(owner, name)))
+    wsgi_app = app.wsgi_app
+    app.wsgi_app = timed("total", wsgi_app)
+    try:
+        for _ in range(20):
+            get()
+        spent.clear()
+        for _ in range(count):
+            get()
+    finally:
+        app.wsgi_app = wsgi_app
+        for owner, name, original in kept:
+            setattr(owner, name, original)
+        for kind, functions in hooks.items():
+            functions[:] = kept_hooks[kind]
+    micros = {label: seconds / count * 1e6 for label, seconds in spent.items()}
+    parents = {
+        "  of which the token lookup (accounts.user_for_token)": "before: hub.auth."
+        "_check_token_scopes",
+        "  of which the upstream call (hub.transport.send)": "view: proxy.forward",
+    }
+    result: dict[str, float] = {}
+    for label, value in micros.items():
+        if label not in parents and label != "total":
+            result[label] = value
+            result.update({child: micros[child] for child, p in parents.items() if p == label})
+    result["the rest: Flask's request context and routing, the view's other work"] = micros[
+        "total"
+    ] - sum(value for label, value in result.items() if label not in parents)
+    result["total, inside the app (wsgi_app)"] = micros["total"]
+    return result
 
 
 def main() -> None:
@@ -181,6 +257,8 @@ def main() -> None:
         }
 
     results["components"] = breakdown(app, args.integration, headers, counter, args.requests * 2)
+    results["stages_requests"] = args.requests * 5
+    results["stages"] = stages(app, lambda: get(paths["proxy"]), results["stages_requests"])
 
     log.removeHandler(counter)
     engine.connect = original_connect

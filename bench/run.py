@@ -58,6 +58,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 TARGET_P50_ADDED_MS = 2.0
 TARGET_THROUGHPUT_RATIO = 0.70
 TARGET_RSS_GROWTH_MB = 30.0
+TARGET_RELAY_RATIO = 0.9  # a download through the hub against the bare relay's
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Settings:
     rps_threads: int = 8
     rps_seconds: float = 10.0
     download_bytes: int = GIB
-    download_runs: int = 2
+    download_runs: int = 5
     page_limits: tuple[int, ...] = (100, 1000)
     page_passes: int = 3
     rss_interval: float = 0.05
@@ -805,6 +806,13 @@ def build_report(
         (f"Download {size_label}, bare relay process instead of the hub (MiB/s)",
          f"{thr['direct']['median_mib_s']:,.0f}", f"{thr['relay']['median_mib_s']:,.0f}",
          f"{ratio_relay:.0%} of direct", "(the ceiling)", "-"),
+        *(
+            (f"Download {size_label}, {key} route against the bare relay (relay / hub, MiB/s)",
+             f"{thr['relay']['median_mib_s']:,.0f}", f"{thr[key]['median_mib_s']:,.0f}",
+             f"{ratio / ratio_relay:.0%} of the relay", f">= {TARGET_RELAY_RATIO:.0%}",
+             verdict(ratio / ratio_relay >= TARGET_RELAY_RATIO))
+            for key, ratio in (("items", ratio_items), ("proxy", ratio_proxy))
+        ),
         ("Hub worker RSS during download, items route (MB)", "-",
          f"{rss_items['baseline_mb']:.1f} -> {rss_items['peak_mb']:.1f}",
          f"+{rss_items['growth_mb']:.1f} MB", f"< {TARGET_RSS_GROWTH_MB:g} MB",
@@ -925,6 +933,10 @@ def build_report(
         (name, f"{entry['ms']:.3f}", f"{entry['statements']:g}")
         for name, entry in (probe.get("requests", {}).get("components") or {}).items()
     ]
+    stages = [
+        (name.strip(), f"{micros:,.0f}")
+        for name, micros in (probe.get("requests", {}).get("stages") or {}).items()
+    ]
 
     causes = []
     if not met_latency:
@@ -952,14 +964,16 @@ def build_report(
     if probe:
         entry = probe["requests"]["proxy"]
         steps = probe["requests"].get("components") or {}
-        upstream_step = steps.get("upstream GET through the provider context (requests)")
+        upstream_step = steps.get(
+            "upstream GET through the provider context (urllib3, pinned pools)"
+        )
         causes.append(
             f"- Proxy latency: the hub spends {hub_cpu_ms:.2f} ms of CPU per proxied GET under "
             f"{settings.rps_threads} clients. In process, without gunicorn and the client, one "
             f"proxied GET takes {entry['ms']:.2f} ms and runs {entry['statements']:g} SQL "
             "statements"
             + (
-                f"; the upstream GET through `requests` takes {upstream_step['ms']:.2f} ms of "
+                f"; the upstream GET (urllib3) takes {upstream_step['ms']:.2f} ms of "
                 "it, upstream included"
                 if upstream_step
                 else ""
@@ -1054,6 +1068,24 @@ def build_report(
                 "",
             ]
             if components
+            else []
+        ),
+        *(
+            [
+                "## Where a proxied GET spends, inside a request (in process)",
+                "",
+                "bench/probe.py again, timing each stage where it runs during "
+                f"{probe['requests'].get('stages_requests', 0):,} proxied GETs through Flask's "
+                "test client: "
+                "every request hook, the session cookie, the view's lookups and the upstream "
+                "call (its wait for the bench's upstream included). A step costs more here than "
+                "alone above: it shares the CPU's caches with the rest of the request. Lines "
+                'starting with "of which" are part of the line above.',
+                "",
+                table(("Stage", "us per request"), stages),
+                "",
+            ]
+            if stages
             else []
         ),
         "## Targets and where the time goes",
