@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, get_encoding_from_headers, requote_uri
 from urllib3 import exceptions as u3
@@ -231,6 +232,8 @@ def _direct(
     response.request = request
     response.connection = adapter
     response.elapsed = dt.timedelta(seconds=time.perf_counter() - started)
+    if "set-cookie" in raw.headers:  # the answer's own cookies, as requests reads them
+        extract_cookies_to_jar(response.cookies, request, raw)
     if not stream:
         response.content  # noqa: B018 (read now, as requests does; errors raised here)
     return response

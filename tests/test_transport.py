@@ -346,7 +346,7 @@ class RecordsBytes:
                 self.seen.append(head + b"\r\n" + reader.read(length))
                 connection.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                    b"Content-Length: 2\r\n\r\nok"
+                    b"Set-Cookie: provider=1; Path=/\r\nContent-Length: 2\r\n\r\nok"
                 )
 
     def stop(self) -> None:
@@ -400,6 +400,7 @@ def test_the_direct_path_sends_the_bytes_requests_would_send(
     )
     assert direct.url == usual.url
     assert direct.request.url == usual.request.url
+    assert direct.cookies.get_dict() == usual.cookies.get_dict() == {"provider": "1"}
     assert direct.text == usual.text == ("" if method == "HEAD" else "ok")
 
 
