@@ -190,6 +190,26 @@ def stages(app: Any, get: Callable[[], None], count: int) -> dict[str, float]:
     return result
 
 
+def bare_flask_ms(count: int) -> float:
+    """The floor of any Flask request, for comparison with the hub's: a bare Flask app
+    answering a constant, through the same test client (ms per request)."""
+    from flask import Flask
+
+    bare = Flask("bare")
+    bare.add_url_rule(
+        "/ping", "ping", lambda: ('{"ok":true}', 200, {"Content-Type": "application/json"})
+    )
+    client = bare.test_client()
+    for _ in range(20):
+        client.get("/ping").close()
+    started = time.perf_counter()
+    for _ in range(count):
+        response = client.get("/ping")
+        response.get_data()
+        response.close()
+    return (time.perf_counter() - started) / count * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--integration", required=True)
@@ -256,6 +276,7 @@ def main() -> None:
             "sample": sorted({s.split(" WHERE ")[0][:120] for s in counter.statements}),
         }
 
+    results["bare_flask_ms"] = bare_flask_ms(args.requests * 5)
     results["components"] = breakdown(app, args.integration, headers, counter, args.requests * 2)
     results["stages_requests"] = args.requests * 5
     results["stages"] = stages(app, lambda: get(paths["proxy"]), results["stages_requests"])

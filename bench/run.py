@@ -920,12 +920,20 @@ def build_report(
         for key, label in (
             ("proxy", "proxied GET"),
             ("items", "items page (limit 100)"),
-            ("healthz", "GET /healthz"),
+            ("healthz", "GET /healthz with the API token"),
         ):
             details.append(
                 (
                     f"In-process time per {label} (Flask test client, no gunicorn)",
                     f"{probe['requests'][key]['ms']:.2f} ms",
+                )
+            )
+        if "bare_flask_ms" in probe["requests"]:
+            details.append(
+                (
+                    "In-process time per request of a bare Flask app answering a constant (the "
+                    "same test client): the floor of any Flask request",
+                    f"{probe['requests']['bare_flask_ms']:.2f} ms",
                 )
             )
 
