@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Iterator
 from importlib import metadata
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from flask.testing import FlaskCliRunner
 
-from hub import accounts, create_app, migrations
+from hub import accounts, create_app, migrations, transport
 from hub import plugins as plugin_module
 from hub.cli import cli as hub_cli
 from hub.crypto import generate_key
@@ -127,8 +128,19 @@ def make_app(tmp_path, database_url):
 
 
 @pytest.fixture
-def app(make_app):
+def app(make_app, request):
+    """The hub. Marked ``loopback``, it may call servers on 127.0.0.1 (as a self-hosted hub may
+    be allowed to), for tests whose providers are live servers there."""
+    if request.node.get_closest_marker("loopback"):
+        return make_app(ALLOW_PRIVATE_ADDRESSES=True)
     return make_app()
+
+
+@pytest.fixture(autouse=True)
+def fresh_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This thread's provider session, new for each test: no kept-alive connection, and no
+    setting a test gave it, reaches another test."""
+    monkeypatch.setattr(transport, "_local", threading.local())
 
 
 @pytest.fixture

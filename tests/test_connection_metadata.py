@@ -5,24 +5,13 @@ receives, the way an injected header would arrive."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
-from hub import transport
 from hub.db import database
 from hub.models import AuditEvent
 
-
-@pytest.fixture
-def app(make_app):
-    """The hub, allowed to call a server on loopback (as a self-hosted hub is)."""
-    return make_app(ALLOW_PRIVATE_ADDRESSES=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport, "_local", threading.local())
+pytestmark = pytest.mark.loopback
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hub import transport
 from hub.db import database
 from hub.models import Connection
 from tests.conftest import PASSWORD
@@ -20,14 +18,7 @@ from tests.hostile import Answer
 SECRET = "get-mode-client-secret"
 
 
-@pytest.fixture
-def app(make_app):
-    return make_app(ALLOW_PRIVATE_ADDRESSES=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transport, "_local", threading.local())
+pytestmark = pytest.mark.loopback
 
 
 def token_endpoint(seen) -> Answer:

@@ -25,9 +25,7 @@ def provider(upstream: Upstream) -> Upstream:
     return upstream
 
 
-@pytest.fixture
-def app(make_app):
-    return make_app(ALLOW_PRIVATE_ADDRESSES=True)
+pytestmark = pytest.mark.loopback
 
 
 @pytest.fixture

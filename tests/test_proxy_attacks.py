@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,16 +87,7 @@ DATA_HEADERS = {
 # -- Mallory's setup -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def app(make_app):
-    """The hub, allowed to call a server on loopback (as a self-hosted hub is)."""
-    return make_app(ALLOW_PRIVATE_ADDRESSES=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No provider connection kept from another test's server."""
-    monkeypatch.setattr(transport, "_local", threading.local())
+pytestmark = pytest.mark.loopback
 
 
 @dataclass

@@ -74,12 +74,6 @@ def answers(monkeypatch: pytest.MonkeyPatch, *results: list[str] | Exception) ->
     return asked
 
 
-@pytest.fixture
-def fresh_session(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This thread's provider session, new for the test (no connection kept from another)."""
-    monkeypatch.setattr(transport, "_local", threading.local())
-
-
 def test_a_name_that_turns_internal_after_the_check_is_not_connected_to(
     make_app, upstream, monkeypatch, fresh_session
 ):

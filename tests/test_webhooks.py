@@ -34,10 +34,7 @@ from .webhook_receiver import Receiver, Step, verify
 ALL_CONNECTION_EVENTS = list(webhooks.CONNECTION_EVENTS)
 
 
-@pytest.fixture
-def app(make_app):
-    """The receivers listen on 127.0.0.1."""
-    return make_app(ALLOW_PRIVATE_ADDRESSES=True)
+pytestmark = pytest.mark.loopback
 
 
 @pytest.fixture
