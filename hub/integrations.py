@@ -499,7 +499,7 @@ def expanded_headers(
     if not integration.headers:
         return {}
     return expand_headers(
-        integration.headers or {},
+        integration.headers,
         header_context(integration, user, connection),
         registry().header_variables,
     )

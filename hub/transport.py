@@ -7,7 +7,6 @@ import datetime as dt
 import socket
 import threading
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -121,6 +120,7 @@ REQUEST_ARGUMENTS = frozenset({"headers", "params", "data", "json", "files", "au
 # What the direct path (:func:`_direct`) sends itself: headers and a body of bytes.
 DIRECT_ARGUMENTS = frozenset({"headers", "data"})
 NO_BODY_METHODS = frozenset({"GET", "HEAD"})
+HTTP_SCHEMES = ("http://", "https://")
 
 
 def _plain(client: requests.Session, kwargs: dict[str, Any]) -> bool:
@@ -158,23 +158,29 @@ def _prepare(
     return requests.Request(method, url, **{**kwargs, "headers": headers}).prepare()
 
 
-def _direct_adapter(
-    client: requests.Session, url: str, kwargs: dict[str, Any]
-) -> PinnedAdapter | None:
-    """The adapter whose pools :func:`_direct` sends through, or ``None`` when the call takes
-    requests' own path: arguments beyond headers and a body of bytes, a URL that is not ASCII
-    (requests encodes its host name), or a ``send`` or adapter that is not requests' own (a
-    test's requests-mock replaces ``Session.send``; a mounted adapter answers for itself)."""
-    data = kwargs.get("data")
-    if not kwargs.keys() <= DIRECT_ARGUMENTS or not (data is None or isinstance(data, bytes)):
-        return None
-    if type(client).send.__module__ != _SESSIONS or not url.isascii():
+# The module of requests' own Session.send (a test's requests-mock replaces it).
+_SESSIONS = requests.Session.send.__module__
+
+
+def _pinned(client: requests.Session, url: str) -> PinnedAdapter | None:
+    """The hub's pinned adapter that will carry a call to ``url`` (its connections check the
+    address as they open), or ``None``: a ``send`` that is not requests' own (requests-mock),
+    or another adapter mounted there, which then answers for itself."""
+    if type(client).send.__module__ != _SESSIONS or not url.lower().startswith(HTTP_SCHEMES):
         return None
     adapter = client.get_adapter(url)
     return adapter if type(adapter) is PinnedAdapter else None
 
 
-_SESSIONS = requests.Session.send.__module__
+def _direct_call(url: str, kwargs: dict[str, Any]) -> bool:
+    """Whether :func:`_direct` can send this call as requests would: headers and a body of
+    bytes only, to an ASCII URL (requests encodes a non-ASCII host name)."""
+    data = kwargs.get("data")
+    return (
+        kwargs.keys() <= DIRECT_ARGUMENTS
+        and (data is None or isinstance(data, bytes))
+        and url.isascii()
+    )
 
 
 def _direct(
@@ -287,14 +293,18 @@ def send(
         idempotent = method.upper() in IDEMPOTENT
     allow_private = current_app.config["ALLOW_PRIVATE_ADDRESSES"]
     client = http or session()
+    pinned = _pinned(client, url)
+    # Over https through a pinned connection the addresses are checked when it opens; plain
+    # http is allowed only to non-public hosts, which their addresses decide, so it resolves now.
+    resolve = _resolved_at_connect if pinned and url[:8].lower() == "https://" else None
     try:
-        check_url(url, "url", allow_private=allow_private, resolve=_resolver(client, url))
+        check_url(url, "url", allow_private=allow_private, resolve=resolve)
     except ValidationError as exc:
         raise UpstreamFailed(f"the hub refuses to call {provider} there: {exc.message}") from None
     rule = _connect_rule.set(allow_private)
     try:
         try:
-            return _send(client, method, url, timeout, stream, kwargs)
+            return _send(client, pinned, method, url, timeout, stream, kwargs)
         except requests.ConnectionError as exc:
             # A kept-alive connection the provider closed as the request arrived (its idle
             # timeout): the request may not have been read, and the pool has dropped that
@@ -303,7 +313,7 @@ def send(
             resendable = body is None or isinstance(body, bytes | str | dict | list | tuple)
             if not idempotent or not resendable or not _dropped(exc):
                 raise
-            return _send(client, method, url, timeout, stream, kwargs)
+            return _send(client, pinned, method, url, timeout, stream, kwargs)
     except requests.Timeout:
         raise UpstreamTimeout(f"{provider} did not answer in time") from None
     except requests.RequestException as exc:
@@ -313,14 +323,6 @@ def send(
         raise UpstreamFailed(f"could not reach {provider}: {type(exc).__name__}") from None
     finally:
         _connect_rule.reset(rule)
-
-
-def _resolver(client: requests.Session, url: str) -> Callable[[str], list[str]] | None:
-    """How :func:`send` has ``check_url`` resolve the host: as usual (``None``), or, for https
-    through the hub's own pinned connections, not at all (:func:`_resolved_at_connect`)."""
-    if url[:8].lower() != "https://" or type(client).send.__module__ != _SESSIONS:
-        return None  # plain http is allowed only to non-public hosts: their addresses decide
-    return _resolved_at_connect if type(client.get_adapter(url)) is PinnedAdapter else None
 
 
 def _resolved_at_connect(host: str) -> list[str]:
@@ -333,6 +335,7 @@ def _resolved_at_connect(host: str) -> list[str]:
 
 def _send(
     client: requests.Session,
+    pinned: PinnedAdapter | None,
     method: str,
     url: str,
     timeout: tuple[float, float],
@@ -343,9 +346,8 @@ def _send(
         return client.request(
             method, url, timeout=timeout, allow_redirects=False, stream=stream, **kwargs
         )
-    adapter = _direct_adapter(client, url, kwargs)
-    if adapter is not None:
-        return _direct(client, adapter, method, url, timeout, stream, kwargs)
+    if pinned is not None and _direct_call(url, kwargs):
+        return _direct(client, pinned, method, url, timeout, stream, kwargs)
     return client.send(
         _prepare(client, method, url, kwargs), timeout=timeout, allow_redirects=False, stream=stream
     )
