@@ -75,7 +75,7 @@ def answers(monkeypatch: pytest.MonkeyPatch, *results: list[str] | Exception) ->
 
 
 def test_a_name_that_turns_internal_after_the_check_is_not_connected_to(
-    make_app, upstream, monkeypatch, fresh_session
+    make_app, upstream, monkeypatch
 ):
     port, seen = upstream
     app = make_app(ALLOW_PRIVATE_ADDRESSES="10.0.0.5")  # a LAN server is allowed; loopback not
@@ -89,7 +89,7 @@ def test_a_name_that_turns_internal_after_the_check_is_not_connected_to(
 
 
 def test_the_connection_goes_to_the_checked_address_and_names_the_host(
-    make_app, upstream, monkeypatch, fresh_session
+    make_app, upstream, monkeypatch
 ):
     port, seen = upstream
     app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
@@ -100,9 +100,7 @@ def test_the_connection_goes_to_the_checked_address_and_names_the_host(
     assert seen == [{"path": "/x?y=1", "host": f"{NAME}:{port}"}]
 
 
-def test_a_name_that_stops_resolving_is_not_connected_to(
-    make_app, upstream, monkeypatch, fresh_session
-):
+def test_a_name_that_stops_resolving_is_not_connected_to(make_app, upstream, monkeypatch):
     port, seen = upstream
     app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
     answers(monkeypatch, ["127.0.0.1"], socket.gaierror("gone"))
@@ -141,7 +139,7 @@ def certificate(tmp_path) -> tuple[str, str]:
 
 
 def test_https_to_the_checked_address_still_verifies_the_certificate_of_the_name(
-    make_app, monkeypatch, fresh_session, tmp_path
+    make_app, monkeypatch, tmp_path
 ):
     key_file, cert_file = certificate(tmp_path)
     names: list[str | None] = []
@@ -178,7 +176,7 @@ def tls_upstream(tmp_path) -> Iterator[tuple[int, list[dict[str, str]], str]]:
 
 
 def test_https_calls_resolve_the_name_once_when_the_connection_opens(
-    make_app, monkeypatch, fresh_session, tls_upstream
+    make_app, monkeypatch, tls_upstream
 ):
     """No DNS lookup per call: the pinned connection checks the addresses as it opens, and the
     kept-alive connection stays with the address checked then."""
@@ -197,7 +195,7 @@ def test_https_calls_resolve_the_name_once_when_the_connection_opens(
 
 
 def test_https_to_a_name_that_resolves_to_a_refused_address_is_not_connected_to(
-    make_app, monkeypatch, fresh_session, tls_upstream
+    make_app, monkeypatch, tls_upstream
 ):
     port, seen, cert_file = tls_upstream
     app = make_app(ALLOW_PRIVATE_ADDRESSES="10.0.0.5")  # a LAN server is allowed; loopback not
@@ -214,7 +212,7 @@ def test_https_to_a_name_that_resolves_to_a_refused_address_is_not_connected_to(
 
 
 def test_https_through_a_session_the_hub_does_not_pin_is_checked_at_call_time(
-    make_app, monkeypatch, fresh_session, tls_upstream
+    make_app, monkeypatch, tls_upstream
 ):
     """A session without the pinned adapter checks nothing when it connects: the address
     check then happens before the call, as it always did."""
@@ -228,6 +226,25 @@ def test_https_through_a_session_the_hub_does_not_pin_is_checked_at_call_time(
     with app.app_context(), pytest.raises(UpstreamFailed, match="non-public address"):
         transport.send("GET", f"https://{NAME}:{port}/x", provider="Files", http=plain)
     assert asked == [NAME]
+    assert seen == []
+
+
+def test_a_certificate_the_hub_does_not_trust_is_refused_on_both_paths(
+    make_app, monkeypatch, tls_upstream
+):
+    """A provider's server with a certificate no trusted authority signed: no request reaches
+    it (the Authorization header would go with the first one), on either path."""
+    port, seen, _ = tls_upstream  # the session keeps the default trust store
+    app = make_app(ALLOW_PRIVATE_ADDRESSES="127.0.0.1")
+    answers(monkeypatch, ["127.0.0.1"])
+    url = f"https://{NAME}:{port}/x"
+    headers = {"Authorization": "Bearer secret"}
+    with app.app_context():
+        with pytest.raises(UpstreamFailed) as direct:
+            transport.send("GET", url, provider="Files", headers=headers)
+        with pytest.raises(UpstreamFailed) as usual:
+            through_requests("GET", url, headers=headers)
+    assert direct.value.message == usual.value.message == "could not reach Files: SSLError"
     assert seen == []
 
 
@@ -282,9 +299,7 @@ def closing_provider() -> Iterator[ClosesIdleConnections]:
     server.stop()
 
 
-def test_a_get_on_a_connection_the_provider_dropped_is_sent_again_once(
-    make_app, closing_provider, fresh_session
-):
+def test_a_get_on_a_connection_the_provider_dropped_is_sent_again_once(make_app, closing_provider):
     app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
     url = f"http://127.0.0.1:{closing_provider.port}/x"
     with app.app_context():
@@ -295,9 +310,7 @@ def test_a_get_on_a_connection_the_provider_dropped_is_sent_again_once(
     assert closing_provider.seen == [(1, "GET"), (1, "GET"), (2, "GET")]
 
 
-def test_a_post_on_a_dropped_connection_is_not_sent_twice(
-    make_app, closing_provider, fresh_session
-):
+def test_a_post_on_a_dropped_connection_is_not_sent_twice(make_app, closing_provider):
     app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
     url = f"http://127.0.0.1:{closing_provider.port}/x"
     with app.app_context():
@@ -376,7 +389,7 @@ DIRECT_CASES = [
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), DIRECT_CASES)
 def test_the_direct_path_sends_the_bytes_requests_would_send(
-    make_app, recorder, fresh_session, method, path, kwargs
+    make_app, recorder, method, path, kwargs
 ):
     app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
     url = f"http://127.0.0.1:{recorder.port}{path}"
@@ -398,7 +411,7 @@ def test_the_direct_path_sends_the_bytes_requests_would_send(
     assert direct.text == usual.text == ("" if method == "HEAD" else "ok")
 
 
-def test_the_direct_path_is_taken_on_a_plain_call(make_app, recorder, fresh_session, monkeypatch):
+def test_the_direct_path_is_taken_on_a_plain_call(make_app, recorder, monkeypatch):
     """Not a test of speed: that the comparison above compares two paths."""
     taken: list[str] = []
     real = transport._direct
@@ -421,9 +434,7 @@ def test_the_direct_path_is_taken_on_a_plain_call(make_app, recorder, fresh_sess
         {"X-Bad\r\nName": "v"},
     ],
 )
-def test_a_header_that_would_split_the_request_is_sent_by_neither_path(
-    make_app, recorder, fresh_session, headers
-):
+def test_a_header_that_would_split_the_request_is_sent_by_neither_path(make_app, recorder, headers):
     app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
     url = f"http://127.0.0.1:{recorder.port}/x"
     with app.app_context():
@@ -435,7 +446,7 @@ def test_a_header_that_would_split_the_request_is_sent_by_neither_path(
     assert recorder.seen == []
 
 
-def test_a_refused_connection_fails_alike_on_both_paths(make_app, fresh_session):
+def test_a_refused_connection_fails_alike_on_both_paths(make_app):
     with socket.create_server(("127.0.0.1", 0)) as closed:
         port = closed.getsockname()[1]
     app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
@@ -448,7 +459,7 @@ def test_a_refused_connection_fails_alike_on_both_paths(make_app, fresh_session)
     assert direct.value.message == usual.value.message == "could not reach Files: ConnectionError"
 
 
-def test_a_read_timeout_fails_alike_on_both_paths(make_app, fresh_session):
+def test_a_read_timeout_fails_alike_on_both_paths(make_app):
     silent = socket.create_server(("127.0.0.1", 0))  # accepts (the backlog), never answers
     url = f"http://127.0.0.1:{silent.getsockname()[1]}/x"
     app = make_app(ALLOW_PRIVATE_ADDRESSES=True)
